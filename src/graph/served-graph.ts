@@ -1,0 +1,250 @@
+import { createHash } from 'node:crypto'
+import type { RenderedResponse } from '../render/captured-response.js'
+import type { ResourceKind } from '../html/page-entries.js'
+import type { Debug } from '../debug.js'
+import { lexImports } from './lex-imports.js'
+import { resolveRequestUrl } from './resolve-url.js'
+
+/** One request the page makes: a URL and the way it is fetched. */
+export interface ResourceRequest {
+  url: string
+  as: ResourceKind
+}
+
+/** A response as served, with the import edges read from its body. */
+export interface ServedResource extends ResourceRequest {
+  /** Identity of the request: the URL, prefixed for the stylesheet form of a URL. */
+  key: string
+  response: RenderedResponse
+  /** The response's ETag, or a hash of its body when it has none. */
+  version: string
+  /** Request URLs of the static imports, as the browser resolves them. */
+  staticImports: string[]
+  /** Request URLs of `import('literal')`s. */
+  dynamicImports: string[]
+}
+
+/** Tells whether a response rendered earlier is still what a GET returns now. */
+export interface FreshnessOracle {
+  /** Remembers what the response with this ETag was rendered from; undefined when it cannot be tracked. */
+  track(etag: string): unknown
+  /** True while the tracked source is unchanged. */
+  isCurrent(token: unknown): boolean
+}
+
+export type RenderFunction = (request: ResourceRequest) => Promise<RenderedResponse>
+
+interface CacheEntry {
+  resource: ServedResource
+  token: unknown
+  bytes: number
+}
+
+/** The key of a request: its URL, or `style:` + URL for a stylesheet `<link>` (Vite serves CSS to it, JS to an import). */
+export function resourceKey(request: ResourceRequest): string {
+  return request.as === 'style' ? `style:${request.url}` : request.url
+}
+
+const RENDER_CONCURRENCY = 32
+
+/**
+ * The import graph of the app as Vite serves it: each node is a rendered response, each edge
+ * an import in its served code, resolved to the URL the browser will request. Nodes are cached
+ * per request and re-rendered as soon as Vite's module graph says their source changed.
+ */
+export class ServedGraph {
+  private readonly cache = new Map<string, CacheEntry>()
+  private readonly rendering = new Map<string, Promise<ServedResource | undefined>>()
+  private cachedBytes = 0
+  private activeRenders = 0
+  private readonly renderQueue: Array<() => void> = []
+
+  constructor(
+    private readonly render: RenderFunction,
+    private readonly freshness: FreshnessOracle,
+    private readonly maxCachedBytes: number,
+    private readonly debug: Debug,
+  ) {}
+
+  /** Number of cached responses. */
+  get size(): number {
+    return this.cache.size
+  }
+
+  /** The cached resource if it is still current, without rendering. */
+  peek(key: string): ServedResource | undefined {
+    const entry = this.cache.get(key)
+    if (!entry) return undefined
+    if (entry.token === undefined || !this.freshness.isCurrent(entry.token)) {
+      this.evict(key, entry)
+      return undefined
+    }
+    return entry.resource
+  }
+
+  /** The current resource for a request: from the cache when fresh, else rendered now. */
+  get(request: ResourceRequest): Promise<ServedResource | undefined> {
+    const key = resourceKey(request)
+    const cached = this.peek(key)
+    if (cached) return Promise.resolve(cached)
+    let pending = this.rendering.get(key)
+    if (!pending) {
+      pending = this.renderResource(key, request).finally(() => this.rendering.delete(key))
+      this.rendering.set(key, pending)
+    }
+    return pending
+  }
+
+  /**
+   * The page's transitive closure in push order: entries first (document order), then
+   * breadth-first over static imports (and dynamic ones when asked). Cycles are visited once.
+   */
+  async closure(entries: ResourceRequest[], includeDynamic: boolean): Promise<ServedResource[]> {
+    const found = new Map<string, ServedResource | undefined>()
+    const waiting: Promise<void>[] = []
+    const visit = (request: ResourceRequest): void => {
+      const key = resourceKey(request)
+      if (found.has(key)) return
+      found.set(key, undefined)
+      const cached = this.peek(key)
+      if (cached) {
+        found.set(key, cached)
+        forEachImport(cached, includeDynamic, visit)
+        return
+      }
+      waiting.push(
+        this.get(request).then((resource) => {
+          found.set(key, resource)
+          if (resource) forEachImport(resource, includeDynamic, visit)
+        }),
+      )
+    }
+    for (const entry of entries) visit(entry)
+    while (waiting.length > 0) await Promise.all(waiting.splice(0))
+    return orderBreadthFirst(entries, found, includeDynamic)
+  }
+
+  /** Drops every cached response (used when Vite restarts or the config changes). */
+  clear(): void {
+    this.cache.clear()
+    this.cachedBytes = 0
+  }
+
+  private async renderResource(key: string, request: ResourceRequest): Promise<ServedResource | undefined> {
+    await this.acquireRenderSlot()
+    let response: RenderedResponse
+    try {
+      response = await this.render(request)
+    } catch (error) {
+      this.debug?.(`could not render ${request.url}: ${(error as Error).message}`)
+      return undefined
+    } finally {
+      this.releaseRenderSlot()
+    }
+    const resource = buildResource(key, request, response, this.debug)
+    const etag = headerString(response.headers.etag)
+    const token = response.status === 200 && etag ? this.freshness.track(etag) : undefined
+    if (token !== undefined) this.store(key, { resource, token, bytes: response.body.length })
+    return resource
+  }
+
+  private store(key: string, entry: CacheEntry): void {
+    const previous = this.cache.get(key)
+    if (previous) this.evict(key, previous)
+    this.cache.set(key, entry)
+    this.cachedBytes += entry.bytes
+    for (const [oldKey, oldEntry] of this.cache) {
+      if (this.cachedBytes <= this.maxCachedBytes || oldKey === key) break
+      this.evict(oldKey, oldEntry)
+    }
+  }
+
+  private evict(key: string, entry: CacheEntry): void {
+    if (this.cache.get(key) !== entry) return
+    this.cache.delete(key)
+    this.cachedBytes -= entry.bytes
+  }
+
+  private acquireRenderSlot(): Promise<void> {
+    if (this.activeRenders < RENDER_CONCURRENCY) {
+      this.activeRenders++
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => this.renderQueue.push(resolve))
+  }
+
+  private releaseRenderSlot(): void {
+    const next = this.renderQueue.shift()
+    if (next) next()
+    else this.activeRenders--
+  }
+}
+
+function buildResource(key: string, request: ResourceRequest, response: RenderedResponse, debug: Debug): ServedResource {
+  const resource: ServedResource = {
+    ...request,
+    key,
+    response,
+    version: headerString(response.headers.etag) ?? `"sha1-${createHash('sha1').update(response.body).digest('base64url')}"`,
+    staticImports: [],
+    dynamicImports: [],
+  }
+  if (response.status !== 200 || !isJavaScript(response)) return resource
+  let imports
+  try {
+    imports = lexImports(response.body.toString('utf8'))
+  } catch (error) {
+    debug?.(`could not lex ${request.url} (its imports are not pushed): ${(error as Error).message}`)
+    return resource
+  }
+  resource.staticImports = resolveAll(imports.static, request.url)
+  resource.dynamicImports = resolveAll(imports.dynamic, request.url)
+  return resource
+}
+
+function resolveAll(specifiers: string[], importerUrl: string): string[] {
+  const urls = new Set<string>()
+  for (const specifier of specifiers) {
+    const url = resolveRequestUrl(specifier, importerUrl)
+    if (url !== undefined) urls.add(url)
+  }
+  return [...urls]
+}
+
+function forEachImport(resource: ServedResource, includeDynamic: boolean, visit: (request: ResourceRequest) => void): void {
+  for (const url of resource.staticImports) visit({ url, as: 'script' })
+  if (includeDynamic) for (const url of resource.dynamicImports) visit({ url, as: 'script' })
+}
+
+function orderBreadthFirst(
+  entries: ResourceRequest[],
+  found: Map<string, ServedResource | undefined>,
+  includeDynamic: boolean,
+): ServedResource[] {
+  const ordered: ServedResource[] = []
+  const seen = new Set<string>()
+  const queue: ServedResource[] = []
+  const enqueue = (request: ResourceRequest) => {
+    const key = resourceKey(request)
+    if (seen.has(key)) return
+    seen.add(key)
+    const resource = found.get(key)
+    if (resource) queue.push(resource)
+  }
+  for (const entry of entries) enqueue(entry)
+  for (let i = 0; i < queue.length; i++) {
+    const resource = queue[i]!
+    ordered.push(resource)
+    forEachImport(resource, includeDynamic, enqueue)
+  }
+  return ordered
+}
+
+function isJavaScript(response: RenderedResponse): boolean {
+  const type = headerString(response.headers['content-type']) ?? ''
+  return /\b(?:java|ecma)script\b/i.test(type)
+}
+
+function headerString(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}

@@ -1,0 +1,102 @@
+import { lexImports } from '../graph/lex-imports.js'
+import { resolveRequestUrl } from '../graph/resolve-url.js'
+import { decodeHtmlEntities } from './entities.js'
+
+/** How the browser requests a resource: as a module script, or as a stylesheet (`Accept: text/css`). */
+export type ResourceKind = 'script' | 'style'
+
+/** A URL the page loads up front, in document order. */
+export interface PageEntry {
+  url: string
+  as: ResourceKind
+  /** Where the tag that names it starts in the HTML. */
+  tagStart: number
+  /** Which tag named it. */
+  source: 'module-script' | 'modulepreload' | 'stylesheet' | 'inline-module-import'
+}
+
+/** What the final HTML of a page asks the browser to load before it can run. */
+export interface PageEntries {
+  entries: PageEntry[]
+  /** Start offset of the first `<script type="module">` (inline or not), or -1. */
+  firstModuleScriptStart: number
+  /** Offset just after `<head ...>`, or -1 when the page has no head tag. */
+  headContentStart: number
+}
+
+const TAG_RE =
+  /<!--[\s\S]*?(?:-->|$)|<(script|link|style|textarea|template|title|head)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi
+const ATTRIBUTE_RE = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g
+const RAW_TEXT_TAGS = new Set(['script', 'style', 'textarea', 'template', 'title'])
+
+/**
+ * Finds the page's up-front loads in its final HTML: module scripts (including the
+ * `?html-proxy` ones Vite makes of inline scripts, and the static imports of module scripts
+ * still inline), `modulepreload` links and stylesheet links. Comments and the contents of
+ * raw-text elements are skipped; attribute values have their HTML entities decoded.
+ */
+export function extractPageEntries(html: string, pageUrl: string): PageEntries {
+  const result: PageEntries = { entries: [], firstModuleScriptStart: -1, headContentStart: -1 }
+  const add = (url: string | undefined, as: ResourceKind, tagStart: number, source: PageEntry['source']) => {
+    if (url !== undefined) result.entries.push({ url, as, tagStart, source })
+  }
+  const lowerHtml = html.toLowerCase()
+  TAG_RE.lastIndex = 0
+  for (let match = TAG_RE.exec(html); match; match = TAG_RE.exec(html)) {
+    const tagName = match[1]?.toLowerCase()
+    if (tagName === undefined) continue // a comment
+    const tagStart = match.index
+    const tagEnd = TAG_RE.lastIndex
+    const attributes = parseAttributes(match[2] ?? '')
+    let content = ''
+    if (RAW_TEXT_TAGS.has(tagName)) {
+      const close = lowerHtml.indexOf(`</${tagName}`, tagEnd)
+      const contentEnd = close === -1 ? html.length : close
+      content = html.slice(tagEnd, contentEnd)
+      TAG_RE.lastIndex = contentEnd
+    }
+    if (tagName === 'head') {
+      if (result.headContentStart === -1) result.headContentStart = tagEnd
+    } else if (tagName === 'script' && attributes.get('type')?.trim().toLowerCase() === 'module') {
+      if (result.firstModuleScriptStart === -1) result.firstModuleScriptStart = tagStart
+      const src = attributes.get('src')
+      if (src !== undefined) {
+        add(resolveRequestUrl(src, pageUrl), 'script', tagStart, 'module-script')
+      } else {
+        for (const specifier of inlineModuleImports(content)) {
+          add(resolveRequestUrl(specifier, pageUrl), 'script', tagStart, 'inline-module-import')
+        }
+      }
+    } else if (tagName === 'link') {
+      const rel = new Set((attributes.get('rel') ?? '').toLowerCase().split(/\s+/).filter(Boolean))
+      const href = attributes.get('href')
+      if (href === undefined) continue
+      if (rel.has('modulepreload')) add(resolveRequestUrl(href, pageUrl), 'script', tagStart, 'modulepreload')
+      else if (rel.has('stylesheet') && !rel.has('alternate') && !attributes.has('disabled')) {
+        add(resolveRequestUrl(href, pageUrl), 'style', tagStart, 'stylesheet')
+      }
+    }
+  }
+  return result
+}
+
+/** Parses a tag's attribute text into a map of lowercased names to entity-decoded values. */
+export function parseAttributes(text: string): Map<string, string> {
+  const attributes = new Map<string, string>()
+  ATTRIBUTE_RE.lastIndex = 0
+  for (let match = ATTRIBUTE_RE.exec(text); match; match = ATTRIBUTE_RE.exec(text)) {
+    const name = match[1]!.toLowerCase()
+    if (attributes.has(name)) continue // the first occurrence wins, as in browsers
+    const raw = match[2] ?? match[3] ?? match[4] ?? ''
+    attributes.set(name, decodeHtmlEntities(raw))
+  }
+  return attributes
+}
+
+function inlineModuleImports(code: string): string[] {
+  try {
+    return lexImports(code).static
+  } catch {
+    return [] // not parsable here: the browser will report it; nothing to push
+  }
+}

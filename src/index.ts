@@ -1,0 +1,77 @@
+import path from 'node:path'
+import type { Plugin, ResolvedConfig, ViteDevServer } from 'vite'
+import { createDebug } from './debug.js'
+import { lexerReady } from './graph/lex-imports.js'
+import { ServedGraph } from './graph/served-graph.js'
+import { createViteFreshnessOracle } from './graph/vite-freshness.js'
+import { PLUGIN_NAME, resolveOptions, type Http2PushOptions } from './options.js'
+import { ConnectionPushRegistry } from './push/connection-push-state.js'
+import { createPagePushMiddleware } from './push/page-push-middleware.js'
+import { createViteRenderer } from './render/vite-renderer.js'
+
+export type { Http2PushOptions } from './options.js'
+
+/** Most bytes of rendered responses kept between page loads. */
+const MAX_CACHED_BYTES = 256 * 1024 * 1024
+
+/** What the plugin exposes to tests and tools through `plugin.api`. */
+export interface Http2PushApi {
+  /** Number of HTTP/2 connections with push state held; back to 0 when all have closed. */
+  readonly connectionCount: number
+  /** Number of (url, version) pairs remembered over all open connections. */
+  readonly rememberedPushCount: number
+  /** Number of responses in the rendered-response cache. */
+  readonly cachedResponseCount: number
+}
+
+/**
+ * Serves the Vite dev server over HTTP/2 (TLS, with a cached self-signed localhost certificate
+ * unless `server.https` is set) and pushes each HTML page's whole static module closure.
+ */
+export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
+  const resolved = resolveOptions(options)
+  const connections = new ConnectionPushRegistry()
+  let config: ResolvedConfig
+  let graph: ServedGraph | undefined
+
+  return {
+    name: PLUGIN_NAME,
+    apply: (_config, env) => env.command === 'serve' && !env.isPreview,
+
+    async configResolved(resolvedConfig) {
+      config = resolvedConfig
+      if (config.server.https || config.server.middlewareMode) return
+      const certDir = resolved.certDir
+        ? path.resolve(config.root, resolved.certDir)
+        : path.join(config.cacheDir, 'http2-push-cert')
+      const { loadOrCreateCertificate } = await import('./tls/certificate-cache.js')
+      const { key, cert } = await loadOrCreateCertificate(certDir, {
+        info: (message) => config.logger.info(`[${PLUGIN_NAME}] ${message}`),
+      })
+      config.server.https = { key, cert }
+    },
+
+    async configureServer(server: ViteDevServer) {
+      await lexerReady()
+      const debug = createDebug((message) => config.logger.info(message, { timestamp: true }))
+      graph = new ServedGraph(createViteRenderer(server), createViteFreshnessOracle(server), MAX_CACHED_BYTES, debug)
+      server.middlewares.use(
+        createPagePushMiddleware({ graph, connections, options: resolved, logger: config.logger, debug }),
+      )
+    },
+
+    api: {
+      get connectionCount() {
+        return connections.connectionCount
+      },
+      get rememberedPushCount() {
+        return connections.rememberedCount
+      },
+      get cachedResponseCount() {
+        return graph?.size ?? 0
+      },
+    },
+  }
+}
+
+export default http2Push

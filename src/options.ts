@@ -1,0 +1,100 @@
+/** Options of `vite-plugin-http2-push`. Every field is optional. */
+export interface Http2PushOptions {
+  /**
+   * Directory where the generated self-signed localhost certificate is cached.
+   * Relative paths resolve against Vite's `root`. Ignored when `server.https` is set.
+   * @default `<cacheDir>/http2-push-cert` (usually `node_modules/.vite/http2-push-cert`)
+   */
+  certDir?: string
+  /**
+   * Also push modules reached only through a dynamic `import('...')` with a string literal.
+   * @default false
+   */
+  dynamicImports?: boolean
+  /**
+   * At most this many responses are pushed for one HTML request.
+   * @default 5000
+   */
+  maxPushes?: number
+  /**
+   * At most this many body bytes are pushed for one HTML request.
+   * @default 104857600 (100 MiB)
+   */
+  maxPushBytes?: number
+  /**
+   * Print one line per page load (pushed count, bytes, already-pushed skips, time) through Vite's logger.
+   * @default true
+   */
+  log?: boolean
+}
+
+export const DEFAULT_MAX_PUSHES = 5000
+export const DEFAULT_MAX_PUSH_BYTES = 100 * 1024 * 1024
+export const PLUGIN_NAME = 'vite-plugin-http2-push'
+
+/** Options after validation, with every default filled in. */
+export interface ResolvedOptions {
+  certDir: string | undefined
+  dynamicImports: boolean
+  maxPushes: number
+  maxPushBytes: number
+  log: boolean
+}
+
+const KNOWN_OPTIONS = new Set(['certDir', 'dynamicImports', 'maxPushes', 'maxPushBytes', 'log'])
+
+/** Validates user options and fills defaults; throws an Error naming the bad option and the fix. */
+export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): ResolvedOptions {
+  const options = userOptions as Record<string, unknown>
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw optionError('options', 'must be an object, e.g. http2Push({ maxPushes: 1000 })', options)
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw optionError(key, `is not an option; known options: ${[...KNOWN_OPTIONS].join(', ')}`, undefined)
+    }
+  }
+  return {
+    certDir: optionalString(options, 'certDir'),
+    dynamicImports: optionalBoolean(options, 'dynamicImports', false),
+    maxPushes: optionalBudget(options, 'maxPushes', DEFAULT_MAX_PUSHES),
+    maxPushBytes: optionalBudget(options, 'maxPushBytes', DEFAULT_MAX_PUSH_BYTES),
+    log: optionalBoolean(options, 'log', true),
+  }
+}
+
+function optionError(name: string, problem: string, value: unknown): Error {
+  const shown = value === undefined ? '' : ` (got ${describe(value)})`
+  return new Error(`[${PLUGIN_NAME}] option \`${name}\` ${problem}${shown}`)
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value)
+  return Array.isArray(value) ? 'an array' : typeof value
+}
+
+function optionalString(options: Record<string, unknown>, name: string): string | undefined {
+  const value = options[name]
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw optionError(name, 'must be a non-empty string path', value)
+  }
+  return value
+}
+
+function optionalBoolean(options: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const value = options[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw optionError(name, 'must be true or false', value)
+  return value
+}
+
+function optionalBudget(options: Record<string, unknown>, name: string, fallback: number): number {
+  const value = options[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!Number.isInteger(value) && value !== Infinity)) {
+    throw optionError(name, 'must be a whole number >= 0 (0 disables pushing; Infinity removes the limit)', value)
+  }
+  return value
+}
