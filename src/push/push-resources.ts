@@ -18,7 +18,7 @@ export interface PushStats {
   bytes: number
   /** Skipped because this connection already got that version. */
   alreadyPushed: number
-  /** Not pushed because the budget ran out. */
+  /** Not pushed because the budget ran out (or the client allows too few streams to push). */
   overBudget: number
   /** Not pushed because the response is not a 200 (a GET will show the error itself). */
   notOk: number
@@ -30,6 +30,15 @@ export interface PushStats {
 
 /** Most push streams kept open at once: below the reserved-stream limit of nghttp2 clients (200). */
 export const MAX_PUSH_WINDOW = 100
+
+/**
+ * How many pushes may be in flight for a client that allows `peerMaxStreams` concurrent streams.
+ * nghttp2 clients (Node, nghttp) refuse a push that would reach their limit while the page's own
+ * stream is open, so one slot stays free; a client allowing a single stream gets no push.
+ */
+export function pushWindow(peerMaxStreams: number | undefined): number {
+  return Math.min((peerMaxStreams ?? MAX_PUSH_WINDOW + 1) - 1, MAX_PUSH_WINDOW)
+}
 /** Stop promising more when no push stream finished for this long (a client that stopped reading). */
 export const PUSH_STALL_MS = 2000
 
@@ -60,7 +69,12 @@ export function pushResources(
   }
   if (queue.length === 0) return Promise.resolve(stats)
 
-  const window = Math.max(1, Math.min(stream.session?.remoteSettings.maxConcurrentStreams ?? MAX_PUSH_WINDOW, MAX_PUSH_WINDOW))
+  const window = pushWindow(stream.session?.remoteSettings.maxConcurrentStreams)
+  if (window < 1) {
+    stats.overBudget += queue.length
+    stats.bytes = 0
+    return Promise.resolve(stats)
+  }
 
   return new Promise<PushStats>((resolve) => {
     let next = 0

@@ -1,0 +1,260 @@
+import http2 from 'node:http2'
+import { init, parse } from 'es-module-lexer'
+
+/** A response as a client saw it. */
+export interface FetchedResponse {
+  status: number
+  headers: Record<string, string | string[]>
+  body: Buffer
+}
+
+/** A PUSH_PROMISE the client received, and the pushed response once it arrived. */
+export interface ReceivedPush {
+  key: string
+  path: string
+  requestHeaders: http2.IncomingHttpHeaders
+  response: Promise<FetchedResponse | undefined>
+  used: boolean
+}
+
+/** What loading a page like a browser took. */
+export interface PageLoad {
+  html: string
+  /** Every resource the page needed (its static closure as the client discovered it), by key. */
+  closure: Map<string, FetchedResponse>
+  /** Keys served from pushes made for this page. */
+  fromPush: Set<string>
+  /** Keys the client had to request. */
+  requested: Set<string>
+  /** Keys taken from what this client already had from an earlier page on this connection. */
+  fromCache: Set<string>
+  /** Pushes received during this load. */
+  pushesReceived: ReceivedPush[]
+  /** Request waves after the HTML: how many rounds of discovery needed the network. */
+  requestWaves: number
+}
+
+export interface ClientOptions {
+  enablePush?: boolean
+  /** How many promised-but-not-started pushes the client keeps (Node's default is 200). */
+  maxReservedRemoteStreams?: number
+  settings?: http2.Settings
+}
+
+/** Key of a request: the path, prefixed for the stylesheet form. */
+export function keyOf(path: string, as: 'script' | 'style'): string {
+  return as === 'style' ? `style:${path}` : path
+}
+
+const SCRIPT_HEADERS = { accept: '*/*', 'sec-fetch-dest': 'script' }
+const STYLE_HEADERS = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
+
+/** A real `node:http2` client over TLS, that accepts push (or refuses it), and loads pages like a browser. */
+export class TestClient {
+  readonly session: http2.ClientHttp2Session
+  /** Every push promise received, in arrival order. */
+  readonly pushes: ReceivedPush[] = []
+  private readonly unusedPushes = new Map<string, ReceivedPush>()
+  /** What this client holds from earlier loads (a browser's memory cache for this connection). */
+  readonly held = new Map<string, FetchedResponse>()
+
+  constructor(origin: string, options: ClientOptions = {}) {
+    this.session = http2.connect(origin, {
+      rejectUnauthorized: false,
+      maxReservedRemoteStreams: options.maxReservedRemoteStreams ?? 2000,
+      settings: { enablePush: options.enablePush ?? true, ...options.settings },
+    })
+    this.session.on('error', () => {})
+    this.session.on('stream', (stream, requestHeaders) => this.onPush(stream, requestHeaders))
+  }
+
+  /** Resolves once the TLS + HTTP/2 handshake is done. */
+  ready(): Promise<void> {
+    if (this.session.connecting === false) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      this.session.once('connect', () => resolve())
+      this.session.once('error', reject)
+    })
+  }
+
+  /** A plain GET on this connection. */
+  get(path: string, headers: http2.OutgoingHttpHeaders = {}): Promise<FetchedResponse> {
+    return readResponse(this.session.request({ ':path': path, ...headers }))
+  }
+
+  /** Loads a page: the HTML, then every static import wave; pushed responses are used, the rest requested. */
+  async loadPage(path: string): Promise<PageLoad> {
+    await init()
+    const pushesBefore = this.pushes.length
+    const htmlResponse = await this.get(path, { accept: 'text/html', 'sec-fetch-dest': 'document' })
+    const html = htmlResponse.body.toString('utf8')
+    const load: PageLoad = {
+      html,
+      closure: new Map(),
+      fromPush: new Set(),
+      requested: new Set(),
+      fromCache: new Set(),
+      pushesReceived: [],
+      requestWaves: 0,
+    }
+    let wave = htmlEntries(html, path)
+    const seen = new Set(wave.map((entry) => keyOf(entry.path, entry.as)))
+    while (wave.length > 0) {
+      let requestedThisWave = false
+      const responses = await Promise.all(
+        wave.map(async (entry) => {
+          const key = keyOf(entry.path, entry.as)
+          const push = this.unusedPushes.get(key)
+          let response: FetchedResponse | undefined
+          if (push) {
+            this.unusedPushes.delete(key)
+            push.used = true
+            response = await push.response
+            if (response) load.fromPush.add(key)
+          }
+          if (!response && this.held.has(key)) {
+            response = this.held.get(key)!
+            load.fromCache.add(key)
+          }
+          if (!response) {
+            requestedThisWave = true
+            load.requested.add(key)
+            response = await this.get(entry.path, entry.as === 'style' ? STYLE_HEADERS : SCRIPT_HEADERS)
+          }
+          load.closure.set(key, response)
+          this.held.set(key, response)
+          return { entry, response }
+        }),
+      )
+      if (requestedThisWave) load.requestWaves++
+      const next: HtmlEntry[] = []
+      for (const { entry, response } of responses) {
+        for (const path of staticImportsOf(response, entry.path)) {
+          const key = keyOf(path, 'script')
+          if (!seen.has(key)) {
+            seen.add(key)
+            next.push({ path, as: 'script' })
+          }
+        }
+      }
+      wave = next
+    }
+    load.pushesReceived = this.pushes.slice(pushesBefore)
+    return load
+  }
+
+  /** Pushes received but never used by a page load. */
+  unusedPushKeys(): string[] {
+    return [...this.unusedPushes.keys()]
+  }
+
+  /** Forgets what earlier loads got (a new page load without a warm cache; the connection stays). */
+  forgetHeld(): void {
+    this.held.clear()
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.session.closed || this.session.destroyed) return resolve()
+      this.session.close(() => resolve())
+    })
+  }
+
+  private onPush(stream: http2.ClientHttp2Stream, requestHeaders: http2.IncomingHttpHeaders): void {
+    const path = String(requestHeaders[':path'])
+    const accept = String(requestHeaders.accept ?? '')
+    const key = keyOf(path, accept.startsWith('text/css') ? 'style' : 'script')
+    const push: ReceivedPush = {
+      key,
+      path,
+      requestHeaders,
+      used: false,
+      response: readResponse(stream).catch(() => undefined),
+    }
+    this.pushes.push(push)
+    this.unusedPushes.set(key, push)
+  }
+}
+
+/** Reads a whole response from a client stream (a request or a pushed stream). */
+export function readResponse(stream: http2.ClientHttp2Stream): Promise<FetchedResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let headers: http2.IncomingHttpHeaders = {}
+    const onHeaders = (received: http2.IncomingHttpHeaders) => {
+      headers = received
+    }
+    stream.once('response', onHeaders)
+    stream.once('push', onHeaders)
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+    stream.once('end', () => {
+      const { ':status': status, ...rest } = headers
+      resolve({ status: Number(status), headers: rest as Record<string, string | string[]>, body: Buffer.concat(chunks) })
+    })
+    stream.once('error', reject)
+    stream.once('close', () => {
+      if (stream.rstCode) reject(new Error(`stream reset with code ${stream.rstCode}`))
+    })
+  })
+}
+
+interface HtmlEntry {
+  path: string
+  as: 'script' | 'style'
+}
+
+/** A browser's view of the page's up-front loads (kept separate from the plugin's own parser on purpose). */
+function htmlEntries(html: string, pageUrl: string): HtmlEntry[] {
+  const entries: HtmlEntry[] = []
+  const withoutComments = html.replace(/<!--[\s\S]*?-->/g, '')
+  for (const tag of withoutComments.matchAll(/<(script|link)\b([^>]*)>/gi)) {
+    const attrs = Object.fromEntries(
+      [...tag[2]!.matchAll(/([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/g)].map((m) => [
+        m[1]!.toLowerCase(),
+        (m[2] ?? m[3] ?? m[4] ?? '').replace(/&amp;/g, '&'),
+      ]),
+    )
+    const tagName = tag[1]!.toLowerCase()
+    if (tagName === 'script' && attrs.type === 'module' && attrs.src) {
+      entries.push({ path: toPath(attrs.src, pageUrl), as: 'script' })
+    } else if (tagName === 'link' && attrs.href) {
+      const rel = (attrs.rel ?? '').split(/\s+/)
+      if (rel.includes('stylesheet')) entries.push({ path: toPath(attrs.href, pageUrl), as: 'style' })
+      if (rel.includes('modulepreload')) entries.push({ path: toPath(attrs.href, pageUrl), as: 'script' })
+    }
+  }
+  // inline module scripts Vite left inline
+  for (const script of withoutComments.matchAll(/<script\b[^>]*type=["']?module["']?[^>]*>([\s\S]*?)<\/script>/gi)) {
+    if (script[1]!.trim() === '') continue
+    for (const specifier of parse(script[1]!)[0]) {
+      if (specifier.type === 'static') entries.push({ path: toPath(specifier.specifier, pageUrl), as: 'script' })
+    }
+  }
+  return entries
+}
+
+function staticImportsOf(response: FetchedResponse, url: string): string[] {
+  const type = String(response.headers['content-type'] ?? '')
+  if (response.status !== 200 || !type.includes('javascript')) return []
+  const [imports] = parse(response.body.toString('utf8'))
+  return imports
+    .filter((entry) => entry.type === 'static' || entry.type === 'reexport-star')
+    .map((entry) => entry.specifier as string)
+    .filter((specifier) => /^(\/|\.\.?\/)/.test(specifier) && !specifier.startsWith('//'))
+    .map((specifier) => toPath(specifier, url))
+}
+
+function toPath(specifier: string, base: string): string {
+  const url = new URL(specifier, new URL(base, 'https://h'))
+  return url.pathname + url.search
+}
+
+/** A GET from a fresh connection that refuses push, the way a plain client sees the server. */
+export async function plainGet(origin: string, path: string, headers: http2.OutgoingHttpHeaders = {}): Promise<FetchedResponse> {
+  const client = new TestClient(origin, { enablePush: false })
+  try {
+    return await client.get(path, headers)
+  } finally {
+    await client.close()
+  }
+}

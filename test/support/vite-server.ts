@@ -1,0 +1,55 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createServer, createLogger, type InlineConfig, type Logger, type ViteDevServer } from 'vite'
+import http2Push, { type Http2PushOptions } from 'vite-plugin-http2-push'
+
+/** A running dev server for a test, with the log lines it printed. */
+export interface TestServer {
+  server: ViteDevServer
+  /** `https://localhost:PORT` (no trailing slash). */
+  origin: string
+  logs: string[]
+  plugin: ReturnType<typeof http2Push>
+  close(): Promise<void>
+}
+
+/** Starts a real Vite dev server on an ephemeral port with the plugin built from this repo. */
+export async function startTestServer(
+  root: string,
+  pluginOptions: Http2PushOptions = {},
+  config: InlineConfig = {},
+): Promise<TestServer> {
+  const logs: string[] = []
+  const plugin = http2Push({ certDir: path.join(os.tmpdir(), 'vite-plugin-http2-push-test-cert'), ...pluginOptions })
+  const server = await createServer({
+    root,
+    configFile: false,
+    logLevel: 'info',
+    customLogger: capturingLogger(logs),
+    cacheDir: path.join(root, 'node_modules/.vite'),
+    ...config,
+    plugins: [plugin, ...(config.plugins ?? [])],
+    server: { port: 0, host: 'localhost', ...config.server },
+  })
+  await server.listen()
+  const local = server.resolvedUrls?.local[0]
+  if (!local) throw new Error('the dev server printed no local URL')
+  const origin = new URL(local).origin
+  return { server, origin, logs, plugin, close: () => server.close() }
+}
+
+function capturingLogger(lines: string[]): Logger {
+  const logger = createLogger('info', { allowClearScreen: false })
+  const capture = (msg: string) => {
+    lines.push(msg.replace(/\x1b\[[0-9;]*m/g, ''))
+  }
+  return { ...logger, info: capture, warn: capture, warnOnce: capture, error: capture }
+}
+
+/** Copies a fixture directory to a fresh temp dir (so a test may edit files) and returns its path. */
+export function copyFixture(source: string, name: string): string {
+  const target = fs.mkdtempSync(path.join(os.tmpdir(), `h2push-${name}-`))
+  fs.cpSync(source, target, { recursive: true })
+  return target
+}
