@@ -151,7 +151,7 @@ describe('push of a page closure (every URL form)', () => {
     const { status, body, protocol } = await new Promise<{ status: number; body: string; protocol: string }>(
       (resolve, reject) => {
         https
-          .get(`${t.origin}/`, { rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, (res) => {
+          .get(`${t.origin}/`, { rejectUnauthorized: false }, (res) => {
             let text = ''
             res.setEncoding('utf8')
             res.on('data', (chunk: string) => (text += chunk))
