@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_MAX_PUSHES, resolveOptions, type Http2PushOptions } from '../src/options.js'
+
+describe('resolveOptions', () => {
+  it('fills every default', () => {
+    expect(resolveOptions()).toEqual({
+      certDir: undefined,
+      dynamicImports: false,
+      maxPushes: DEFAULT_MAX_PUSHES,
+      maxPushBytes: 100 * 1024 * 1024,
+      log: true,
+    })
+    expect(resolveOptions({ maxPushes: Infinity, maxPushBytes: 0 }).maxPushes).toBe(Infinity)
+  })
+
+  it.each<[unknown, RegExp]>([
+    [{ maxPushes: -1 }, /option `maxPushes` must be a whole number >= 0.*\(got -1\)/],
+    [{ maxPushBytes: '10' }, /option `maxPushBytes` must be a whole number >= 0.*\(got "10"\)/],
+    [{ maxPushes: 1.5 }, /`maxPushes`/],
+    [{ dynamicImports: 'yes' }, /option `dynamicImports` must be true or false \(got "yes"\)/],
+    [{ log: 1 }, /option `log` must be true or false/],
+    [{ certDir: '' }, /option `certDir` must be a non-empty string path/],
+    [{ certDir: 42 }, /option `certDir`.*\(got 42\)/],
+    [{ maxPush: 3 }, /option `maxPush` is not an option; known options: certDir, /],
+    ['push', /option `options` must be an object/],
+  ])('rejects %j', (options, message) => {
+    expect(() => resolveOptions(options as Http2PushOptions)).toThrow(message)
+  })
+})
