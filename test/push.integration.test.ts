@@ -174,6 +174,28 @@ describe('push of a page closure (every URL form)', () => {
   })
 })
 
+describe('with base /app/', () => {
+  it('pushes the closure under the base, identical to GETs', async () => {
+    const dir = createBasicApp()
+    const t = await startTestServer(path.join(dir, 'app'), {}, { ...basicAppConfig(dir), base: '/app/' })
+    const client = new TestClient(t.origin)
+    try {
+      const load = await client.loadPage('/app/')
+      const keys = [...load.closure.keys()]
+      expect(keys).toContain('/app/@vite/client')
+      expect(keys).toContain('/app/src/main.ts')
+      expect(keys).toContain('style:/app/src/page.css')
+      expect(load.fromPush.size).toBe(load.closure.size)
+      expect(client.unusedPushKeys()).toEqual([])
+      await expectPushesIdenticalToGets(t.origin, load.pushesReceived)
+    } finally {
+      await client.close()
+      await t.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('after an edit', () => {
   let dir: string
   let t: TestServer
