@@ -6,7 +6,7 @@ import { ServedGraph } from './graph/served-graph.js'
 import { createViteFreshnessOracle } from './graph/vite-freshness.js'
 import { PLUGIN_NAME, resolveOptions, type Http2PushOptions } from './options.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
-import { createPagePushMiddleware } from './push/page-push-middleware.js'
+import { createPageMiddleware } from './page-middleware.js'
 import { createViteRenderer } from './render/vite-renderer.js'
 
 export type { Http2PushOptions } from './options.js'
@@ -56,7 +56,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       const debug = createDebug((message) => config.logger.info(message, { timestamp: true }))
       graph = new ServedGraph(createViteRenderer(server), createViteFreshnessOracle(server), MAX_CACHED_BYTES, debug)
       server.middlewares.use(
-        createPagePushMiddleware({ graph, connections, options: resolved, logger: config.logger, debug }),
+        createPageMiddleware({ graph, connections, options: resolved, logger: config.logger, debug }),
       )
     },
 

@@ -1,5 +1,24 @@
+/**
+ * How a page's module closure reaches the client:
+ * - `'auto'`: push where the connection allows it, else `<link rel="modulepreload">` tags;
+ * - `'push'`: push only; `'preload'`: preload tags for every client, no push;
+ * - `'off'`: neither (HTTP/2 and the certificate only).
+ */
+export type DeliveryMode = 'auto' | 'push' | 'preload' | 'off'
+
 /** Options of `vite-plugin-http2-push`. Every field is optional. */
 export interface Http2PushOptions {
+  /**
+   * How the page's closure is delivered: pushed, listed as modulepreload links, or not at all.
+   * @default 'auto'
+   */
+  mode?: DeliveryMode
+  /**
+   * Also send a 103 Early Hints response listing the page's modules (for clients that get
+   * preload links), from the closure cached at the previous load of that page.
+   * @default false
+   */
+  earlyHints?: boolean
   /**
    * Directory where the generated self-signed localhost certificate is cached.
    * Relative paths resolve against Vite's `root`. Ignored when `server.https` is set.
@@ -34,6 +53,8 @@ export const PLUGIN_NAME = 'vite-plugin-http2-push'
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedOptions {
+  mode: DeliveryMode
+  earlyHints: boolean
   certDir: string | undefined
   dynamicImports: boolean
   maxPushes: number
@@ -41,7 +62,7 @@ export interface ResolvedOptions {
   log: boolean
 }
 
-const KNOWN_OPTIONS = new Set(['certDir', 'dynamicImports', 'maxPushes', 'maxPushBytes', 'log'])
+const KNOWN_OPTIONS = new Set(['mode', 'earlyHints', 'certDir', 'dynamicImports', 'maxPushes', 'maxPushBytes', 'log'])
 
 /** Validates user options and fills defaults; throws an Error naming the bad option and the fix. */
 export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): ResolvedOptions {
@@ -55,6 +76,8 @@ export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): 
     }
   }
   return {
+    mode: optionalMode(options),
+    earlyHints: optionalBoolean(options, 'earlyHints', false),
     certDir: optionalString(options, 'certDir'),
     dynamicImports: optionalBoolean(options, 'dynamicImports', false),
     maxPushes: optionalBudget(options, 'maxPushes', DEFAULT_MAX_PUSHES),
@@ -81,6 +104,15 @@ function optionalString(options: Record<string, unknown>, name: string): string 
     throw optionError(name, 'must be a non-empty string path', value)
   }
   return value
+}
+
+const MODES: readonly DeliveryMode[] = ['auto', 'push', 'preload', 'off']
+
+function optionalMode(options: Record<string, unknown>): DeliveryMode {
+  const value = options.mode
+  if (value === undefined) return 'auto'
+  if (!MODES.includes(value as DeliveryMode)) throw optionError('mode', `must be one of ${MODES.map((m) => `'${m}'`).join(', ')}`, value)
+  return value as DeliveryMode
 }
 
 function optionalBoolean(options: Record<string, unknown>, name: string, fallback: boolean): boolean {

@@ -4,6 +4,8 @@ import { DEFAULT_MAX_PUSHES, resolveOptions, type Http2PushOptions } from '../sr
 describe('resolveOptions', () => {
   it('fills every default', () => {
     expect(resolveOptions()).toEqual({
+      mode: 'auto',
+      earlyHints: false,
       certDir: undefined,
       dynamicImports: false,
       maxPushes: DEFAULT_MAX_PUSHES,
@@ -21,7 +23,9 @@ describe('resolveOptions', () => {
     [{ log: 1 }, /option `log` must be true or false/],
     [{ certDir: '' }, /option `certDir` must be a non-empty string path/],
     [{ certDir: 42 }, /option `certDir`.*\(got 42\)/],
-    [{ maxPush: 3 }, /option `maxPush` is not an option; known options: certDir, /],
+    [{ maxPush: 3 }, /option `maxPush` is not an option; known options: mode, earlyHints, certDir, /],
+    [{ mode: 'fast' }, /option `mode` must be one of 'auto', 'push', 'preload', 'off' \(got "fast"\)/],
+    [{ earlyHints: 'on' }, /option `earlyHints` must be true or false/],
     ['push', /option `options` must be an object/],
   ])('rejects %j', (options, message) => {
     expect(() => resolveOptions(options as Http2PushOptions)).toThrow(message)

@@ -134,14 +134,16 @@ describe('push of a page closure (every URL form)', () => {
     }
   })
 
-  it('serves a client that refuses push a normal page, with no push', async () => {
+  it('gives a client that refuses push no push, and the closure as modulepreload links', async () => {
     const refusing = new TestClient(t.origin, { enablePush: false })
     try {
       const load = await refusing.loadPage('/')
       expect(refusing.pushes).toEqual([])
       expect(load.html).toContain('<script src="/src/main.ts" type="module"></script>')
+      expect(load.html).toContain('<link rel="modulepreload" href="/src/b.ts">')
       expect(load.requested.size).toBe(load.closure.size)
-      expect(load.requestWaves).toBeGreaterThan(2)
+      // everything is known from the HTML: one request wave instead of one per import level
+      expect(load.requestWaves).toBe(1)
     } finally {
       await refusing.close()
     }
@@ -165,6 +167,7 @@ describe('push of a page closure (every URL form)', () => {
     expect(protocol).toBe('1.1')
     expect(status).toBe(200)
     expect(body).toContain('/@vite/client')
+    expect(body).toContain('<link rel="modulepreload" href="/src/b.ts">')
   })
 
   it('logs one compact line per page load', () => {
@@ -193,6 +196,50 @@ describe('with base /app/', () => {
       await t.close()
       fs.rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('delivery modes', () => {
+  let dir: string
+  beforeAll(() => {
+    dir = createBasicApp()
+  })
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+  async function loadWith(mode: 'push' | 'preload' | 'off', enablePush: boolean) {
+    const t = await startTestServer(path.join(dir, 'app'), { mode }, basicAppConfig(dir))
+    const client = new TestClient(t.origin, { enablePush })
+    try {
+      const load = await client.loadPage('/')
+      return { load, pushes: client.pushes.length }
+    } finally {
+      await client.close()
+      await t.close()
+    }
+  }
+
+  it.each([
+    ['off', true],
+    ['off', false],
+    ['push', false],
+  ] as const)('mode %s (client accepts push: %s) adds no links', async (mode, enablePush) => {
+    const { load, pushes } = await loadWith(mode, enablePush)
+    expect(load.html).not.toContain('modulepreload')
+    expect(pushes).toBe(0)
+    expect(load.requestWaves).toBeGreaterThan(2)
+  })
+
+  it('mode push pushes to a client that takes push', async () => {
+    const { load } = await loadWith('push', true)
+    expect(load.html).not.toContain('modulepreload')
+    expect(load.fromPush.size).toBe(load.closure.size)
+  })
+
+  it('mode preload lists the closure even for a client that takes push, and pushes nothing', async () => {
+    const { load, pushes } = await loadWith('preload', true)
+    expect(pushes).toBe(0)
+    expect(load.html).toContain('<link rel="modulepreload" href="/src/b.ts">')
+    expect(load.requestWaves).toBe(1)
   })
 })
 

@@ -124,6 +124,25 @@ export class ServedGraph {
     return orderBreadthFirst(entries, found, includeDynamic)
   }
 
+  /**
+   * The closure from the cache alone, without rendering or waiting: undefined unless every
+   * resource in it is cached and current. For work that must not delay the response (Early Hints).
+   */
+  cachedClosure(entries: ResourceRequest[], includeDynamic: boolean): ServedResource[] | undefined {
+    const found = new Map<string, ServedResource | undefined>()
+    const stack = [...entries]
+    while (stack.length > 0) {
+      const request = stack.pop()!
+      const key = resourceKey(request)
+      if (found.has(key)) continue
+      const cached = this.peek(key)
+      if (!cached) return undefined
+      found.set(key, cached)
+      forEachImport(cached, includeDynamic, (next) => stack.push(next))
+    }
+    return orderBreadthFirst(entries, found, includeDynamic)
+  }
+
   /** Drops every cached response (used when Vite restarts or the config changes). */
   clear(): void {
     this.cache.clear()

@@ -22,6 +22,8 @@ export interface PageEntries {
   firstModuleScriptStart: number
   /** Offset just after `<head ...>`, or -1 when the page has no head tag. */
   headContentStart: number
+  /** Offset of `</head>`, or -1. */
+  headEnd: number
 }
 
 const TAG_RE =
@@ -36,11 +38,12 @@ const RAW_TEXT_TAGS = new Set(['script', 'style', 'textarea', 'template', 'title
  * raw-text elements are skipped; attribute values have their HTML entities decoded.
  */
 export function extractPageEntries(html: string, pageUrl: string): PageEntries {
-  const result: PageEntries = { entries: [], firstModuleScriptStart: -1, headContentStart: -1 }
+  const result: PageEntries = { entries: [], firstModuleScriptStart: -1, headContentStart: -1, headEnd: -1 }
   const add = (url: string | undefined, as: ResourceKind, tagStart: number, source: PageEntry['source']) => {
     if (url !== undefined) result.entries.push({ url, as, tagStart, source })
   }
   const lowerHtml = html.toLowerCase()
+  result.headEnd = findHeadEnd(lowerHtml)
   TAG_RE.lastIndex = 0
   for (let match = TAG_RE.exec(html); match; match = TAG_RE.exec(html)) {
     const tagName = match[1]?.toLowerCase()
@@ -78,6 +81,11 @@ export function extractPageEntries(html: string, pageUrl: string): PageEntries {
     }
   }
   return result
+}
+
+function findHeadEnd(lowerHtml: string): number {
+  const match = /<\/head\s*>/.exec(lowerHtml)
+  return match ? match.index : -1
 }
 
 /** Parses a tag's attribute text into a map of lowercased names to entity-decoded values. */
