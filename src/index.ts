@@ -1,5 +1,5 @@
 import path from 'node:path'
-import type { Plugin, ResolvedConfig, ViteDevServer } from 'vite'
+import { version as viteVersion, type Plugin, type ResolvedConfig, type ViteDevServer } from 'vite'
 import { createDebug } from './debug.js'
 import { lexerReady } from './graph/lex-imports.js'
 import { ServedGraph } from './graph/served-graph.js'
@@ -8,6 +8,7 @@ import { PLUGIN_NAME, resolveOptions, type Http2PushOptions } from './options.js
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
 import { createPageMiddleware } from './page-middleware.js'
 import { createViteRenderer } from './render/vite-renderer.js'
+import { proxyForcesHttp1 } from './vite-version.js'
 
 export type { Http2PushOptions } from './options.js'
 
@@ -40,6 +41,13 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
 
     async configResolved(resolvedConfig) {
       config = resolvedConfig
+      const proxy = config.server.proxy
+      if (proxy && Object.keys(proxy).length > 0 && !config.server.middlewareMode && proxyForcesHttp1(viteVersion)) {
+        config.logger.warn(
+          `[${PLUGIN_NAME}] server.proxy is set, so Vite ${viteVersion} serves HTTPS over HTTP/1.1 only: nothing can be pushed. ` +
+            `Pages still get modulepreload links. Vite 7.2+ serves HTTP/2 together with a proxy.`,
+        )
+      }
       if (config.server.https || config.server.middlewareMode) return
       const certDir = resolved.certDir
         ? path.resolve(config.root, resolved.certDir)

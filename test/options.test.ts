@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_MAX_PUSHES, resolveOptions, type Http2PushOptions } from '../src/options.js'
+import { proxyForcesHttp1 } from '../src/vite-version.js'
 
 describe('resolveOptions', () => {
   it('fills every default', () => {
@@ -29,5 +30,18 @@ describe('resolveOptions', () => {
     ['push', /option `options` must be an object/],
   ])('rejects %j', (options, message) => {
     expect(() => resolveOptions(options as Http2PushOptions)).toThrow(message)
+  })
+})
+
+describe('proxyForcesHttp1', () => {
+  it.each([
+    ['6.4.1', true],
+    ['7.0.0', true],
+    ['7.1.9', true],
+    ['7.2.0', false],
+    ['8.3.8', false],
+    ['8.0.0-beta.1', false],
+  ])('Vite %s -> %s', (version, expected) => {
+    expect(proxyForcesHttp1(version)).toBe(expected)
   })
 })
