@@ -6,9 +6,10 @@ import { ServedGraph } from './graph/served-graph.js'
 import { createViteFreshnessOracle } from './graph/vite-freshness.js'
 import { PLUGIN_NAME, resolveOptions, type Http2PushOptions } from './options.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
-import { createPageMiddleware } from './page-middleware.js'
+import { createPageMiddleware, KnownPages } from './page-middleware.js'
 import { createViteRenderer } from './render/vite-renderer.js'
 import { proxyForcesHttp1 } from './vite-version.js'
+import { warmPageClosures } from './warmup.js'
 
 export type { Http2PushOptions } from './options.js'
 
@@ -62,10 +63,23 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
     async configureServer(server: ViteDevServer) {
       await lexerReady()
       const debug = createDebug((message) => config.logger.info(message, { timestamp: true }))
-      graph = new ServedGraph(createViteRenderer(server), createViteFreshnessOracle(server), MAX_CACHED_BYTES, debug)
+      const served = new ServedGraph(createViteRenderer(server), createViteFreshnessOracle(server), MAX_CACHED_BYTES, debug)
+      graph = served
+      const knownPages = new KnownPages()
       server.middlewares.use(
-        createPageMiddleware({ graph, connections, options: resolved, logger: config.logger, debug }),
+        createPageMiddleware({ graph: served, connections, options: resolved, logger: config.logger, debug, knownPages }),
       )
+      if (resolved.warmup && resolved.mode !== 'off') {
+        const warm = () => {
+          void warmPageClosures(server, served, {
+            dynamicImports: resolved.dynamicImports,
+            onPage: (pageUrl, entries) => knownPages.remember(pageUrl, entries),
+            debug,
+          })
+        }
+        if (server.httpServer) server.httpServer.once('listening', warm)
+        else warm()
+      }
     },
 
     api: {

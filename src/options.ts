@@ -41,6 +41,12 @@ export interface Http2PushOptions {
    */
   maxPushBytes?: number
   /**
+   * Compute the closures of the HTML pages (`index.html` and the build's `.html` inputs) in the
+   * background once the server listens, so the first page load does not wait for discovery.
+   * @default true
+   */
+  warmup?: boolean
+  /**
    * Print one line per page load (pushed count, bytes, already-pushed skips, time) through Vite's logger.
    * @default true
    */
@@ -59,10 +65,11 @@ export interface ResolvedOptions {
   dynamicImports: boolean
   maxPushes: number
   maxPushBytes: number
+  warmup: boolean
   log: boolean
 }
 
-const KNOWN_OPTIONS = new Set(['mode', 'earlyHints', 'certDir', 'dynamicImports', 'maxPushes', 'maxPushBytes', 'log'])
+const KNOWN_OPTIONS = new Set(['mode', 'earlyHints', 'certDir', 'dynamicImports', 'maxPushes', 'maxPushBytes', 'warmup', 'log'])
 
 /** Validates user options and fills defaults; throws an Error naming the bad option and the fix. */
 export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): ResolvedOptions {
@@ -82,6 +89,7 @@ export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): 
     dynamicImports: optionalBoolean(options, 'dynamicImports', false),
     maxPushes: optionalBudget(options, 'maxPushes', DEFAULT_MAX_PUSHES),
     maxPushBytes: optionalBudget(options, 'maxPushBytes', DEFAULT_MAX_PUSH_BYTES),
+    warmup: optionalBoolean(options, 'warmup', true),
     log: optionalBoolean(options, 'log', true),
   }
 }

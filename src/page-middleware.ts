@@ -20,6 +20,8 @@ export interface PageContext {
   options: ResolvedOptions
   logger: Logger
   debug: Debug
+  /** The entries each page had at its last load (or warm-up): what Early Hints can announce. */
+  knownPages: KnownPages
 }
 
 /** How one HTML response gets its closure to the client. */
@@ -41,18 +43,18 @@ const MAX_REMEMBERED_PAGES = 100
  * the HTML ends: HTTP/2 cannot push after) and/or lists it as modulepreload links in the HTML.
  */
 export function createPageMiddleware(context: PageContext): Connect.NextHandleFunction {
-  const entriesByPage = new Map<string, PageEntry[]>()
+  const { knownPages } = context
 
   return function http2PushPageMiddleware(req, res, next) {
     if (isInProcessRequest(req) || !mayBeDocument(req)) return next()
     const delivery = chooseDelivery(context.options, res)
     if (!delivery.pushStream && !delivery.preload) return next()
     const pageUrl = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/'
-    if (delivery.preload && context.options.earlyHints) sendEarlyHints(context, res, entriesByPage.get(pageUrl))
+    if (delivery.preload && context.options.earlyHints) sendEarlyHints(context, res, knownPages.get(pageUrl))
     interceptHtmlEnd(res, async (html) => {
       const started = performance.now()
       const page = extractPageEntries(html, pageUrl)
-      rememberEntries(entriesByPage, pageUrl, page.entries)
+      knownPages.remember(pageUrl, page.entries)
       const closure = await context.graph.closure(page.entries, context.options.dynamicImports)
       const parts: string[] = []
       let finalHtml = html
@@ -167,10 +169,19 @@ function sendEarlyHints(context: PageContext, res: ServerResponse, entries: Page
   }
 }
 
-function rememberEntries(entriesByPage: Map<string, PageEntry[]>, pageUrl: string, entries: PageEntry[]): void {
-  entriesByPage.delete(pageUrl)
-  entriesByPage.set(pageUrl, entries)
-  if (entriesByPage.size > MAX_REMEMBERED_PAGES) entriesByPage.delete(entriesByPage.keys().next().value!)
+/** The entries of recently loaded pages, the most recent {@link MAX_REMEMBERED_PAGES}. */
+export class KnownPages {
+  private readonly entries = new Map<string, PageEntry[]>()
+
+  remember(pageUrl: string, entries: PageEntry[]): void {
+    this.entries.delete(pageUrl)
+    this.entries.set(pageUrl, entries)
+    if (this.entries.size > MAX_REMEMBERED_PAGES) this.entries.delete(this.entries.keys().next().value!)
+  }
+
+  get(pageUrl: string): PageEntry[] | undefined {
+    return this.entries.get(pageUrl)
+  }
 }
 
 function authorityOf(req: IncomingMessage): string | undefined {

@@ -11,6 +11,7 @@ describe('resolveOptions', () => {
       dynamicImports: false,
       maxPushes: DEFAULT_MAX_PUSHES,
       maxPushBytes: 100 * 1024 * 1024,
+      warmup: true,
       log: true,
     })
     expect(resolveOptions({ maxPushes: Infinity, maxPushBytes: 0 }).maxPushes).toBe(Infinity)
@@ -24,7 +25,7 @@ describe('resolveOptions', () => {
     [{ log: 1 }, /option `log` must be true or false/],
     [{ certDir: '' }, /option `certDir` must be a non-empty string path/],
     [{ certDir: 42 }, /option `certDir`.*\(got 42\)/],
-    [{ maxPush: 3 }, /option `maxPush` is not an option; known options: mode, earlyHints, certDir, /],
+    [{ maxPush: 3 }, /option `maxPush` is not an option; known options: mode, earlyHints, certDir, dynamicImports, maxPushes, maxPushBytes, warmup, log\b/],
     [{ mode: 'fast' }, /option `mode` must be one of 'auto', 'push', 'preload', 'off' \(got "fast"\)/],
     [{ earlyHints: 'on' }, /option `earlyHints` must be true or false/],
     ['push', /option `options` must be an object/],

@@ -300,6 +300,17 @@ describe('a page of several hundred modules', () => {
     fs.rmSync(dir, { recursive: true, force: true })
   })
 
+  it('warms the page closure at start, before any request', async () => {
+    await expect.poll(() => t.plugin.api!.cachedResponseCount, { timeout: 20_000 }).toBeGreaterThan(450)
+    const cold = await startTestServer(dir, { warmup: false })
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(cold.plugin.api!.cachedResponseCount).toBe(0)
+    } finally {
+      await cold.close()
+    }
+  })
+
   it('pushes all of it to a client that raised its reserved-stream limit', async () => {
     const client = new TestClient(t.origin, { maxReservedRemoteStreams: 1000 })
     try {
