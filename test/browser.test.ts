@@ -2,10 +2,11 @@ import type { Http2SecureServer, ServerHttp2Session } from 'node:http2'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser } from 'playwright-core'
-import { createLogger, createServer, type Logger, type ViteDevServer } from 'vite'
+import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Http2PushApi } from 'vite-plugin-http2-push'
 import { launchChromium, requireBrowserOrSkip } from './support/chromium.js'
+import { capturingLogger } from './support/capturing-logger.js'
 
 // Real Chromium (Debian's, through playwright-core) against the real playground dev server.
 // The playground imports all of lodash-es unbundled (~650 modules), so loads are given minutes.
@@ -158,15 +159,6 @@ async function startPlayground(): Promise<Playground> {
   const sessions: ServerHttp2Session[] = []
   ;(server.httpServer as unknown as Http2SecureServer).on('session', (session) => sessions.push(session))
   return { server, origin: new URL(local).origin, logs, api: plugin.api as Http2PushApi, sessions }
-}
-
-/** A logger that prints nothing and keeps every line (without colors). */
-function capturingLogger(lines: string[]): Logger {
-  const logger = createLogger('silent', { allowClearScreen: false })
-  const capture = (msg: string) => {
-    lines.push(msg.replace(/\x1b\[[0-9;]*m/g, ''))
-  }
-  return { ...logger, info: capture, warn: capture, warnOnce: capture, error: capture }
 }
 
 describe.skipIf(!requireBrowserOrSkip())('the playground in Chromium over HTTP/2', () => {

@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { createLogger, createServer, type Logger, type ViteDevServer } from 'vite'
+import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nghttpPath, requireNghttpOrSkip } from './support/chromium.js'
+import { capturingLogger } from './support/capturing-logger.js'
 
 // nghttp (nghttp2's reference client, which accepts push and caps concurrent streams at 100)
 // against the real playground dev server: ~650 modules pushed for one GET of the page.
@@ -90,15 +91,6 @@ function maxConcurrentPushedStreams(frames: Frame[]): number {
     if (frame.type === 'RST_STREAM') open.delete(frame.streamId)
   }
   return max
-}
-
-/** A logger that prints nothing and keeps every line (without colors). */
-function capturingLogger(lines: string[]): Logger {
-  const logger = createLogger('silent', { allowClearScreen: false })
-  const capture = (msg: string) => {
-    lines.push(msg.replace(/\x1b\[[0-9;]*m/g, ''))
-  }
-  return { ...logger, info: capture, warn: capture, warnOnce: capture, error: capture }
 }
 
 describe.skipIf(!requireNghttpOrSkip())('the playground through nghttp', () => {

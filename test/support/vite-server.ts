@@ -1,8 +1,9 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { createServer, createLogger, type InlineConfig, type Logger, type ViteDevServer } from 'vite'
+import { createServer, type InlineConfig, type ViteDevServer } from 'vite'
 import http2Push, { type Http2PushOptions } from 'vite-plugin-http2-push'
+import { capturingLogger } from './capturing-logger.js'
 
 /** A running dev server for a test, with the log lines it printed. */
 export interface TestServer {
@@ -37,14 +38,6 @@ export async function startTestServer(
   if (!local) throw new Error('the dev server printed no local URL')
   const origin = new URL(local).origin
   return { server, origin, logs, plugin, close: () => server.close() }
-}
-
-function capturingLogger(lines: string[]): Logger {
-  const logger = createLogger('info', { allowClearScreen: false })
-  const capture = (msg: string) => {
-    lines.push(msg.replace(/\x1b\[[0-9;]*m/g, ''))
-  }
-  return { ...logger, info: capture, warn: capture, warnOnce: capture, error: capture }
 }
 
 /** Copies a fixture directory to a fresh temp dir (so a test may edit files) and returns its path. */
