@@ -1,10 +1,18 @@
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
+// `npm run test:compat` sets VITE_COMPAT_DIR to a dir with another Vite installed: the tests' (and
+// the plugin's) `import ... from 'vite'` then resolve there; vitest itself keeps its own Vite.
+const compatVite = process.env.VITE_COMPAT_DIR && path.join(process.env.VITE_COMPAT_DIR, 'node_modules/vite')
+
 export default defineConfig({
   resolve: {
-    // Tests import the plugin by its package name and get what ships: the built dist/.
-    alias: { 'vite-plugin-http2-push': fileURLToPath(new URL('./dist/index.js', import.meta.url)) },
+    alias: [
+      // Tests import the plugin by its package name and get what ships: the built dist/.
+      { find: /^vite-plugin-http2-push$/, replacement: fileURLToPath(new URL('./dist/index.js', import.meta.url)) },
+      ...(compatVite ? [{ find: /^vite$/, replacement: path.join(compatVite, 'dist/node/index.js') }] : []),
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

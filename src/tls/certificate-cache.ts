@@ -100,7 +100,7 @@ async function writeFileAtomically(file: string, content: string, mode: number):
 function unwritableDirectoryError(directory: string, cause: unknown): Error {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new Error(
-    `vite-plugin-http2-push: cannot store the dev TLS certificate in "${directory}" (${reason}). ` +
+    `[vite-plugin-http2-push] cannot store the dev TLS certificate in "${directory}" (${reason}). ` +
       'Set the plugin option `certDir` to a writable directory, or configure `server.https` yourself.',
     { cause },
   );
