@@ -87,12 +87,11 @@ export class ServedGraph {
     const key = resourceKey(request)
     const cached = this.peek(key)
     if (cached) return Promise.resolve(cached)
-    let pending = this.rendering.get(key)
-    if (!pending) {
-      pending = this.renderResource(key, request).finally(() => this.rendering.delete(key))
-      this.rendering.set(key, pending)
-    }
-    return pending
+    const pending = this.rendering.get(key)
+    if (!pending) return this.startRender(key, request)
+    // A render already under way may have started before the source changed (Vite then drops its
+    // result): join it only if what it returns is still current, as a GET made now would be.
+    return pending.then((resource) => (resource && this.isOutdated(resource) ? this.startRender(key, request) : resource))
   }
 
   /**
@@ -147,6 +146,27 @@ export class ServedGraph {
   clear(): void {
     this.cache.clear()
     this.cachedBytes = 0
+  }
+
+  private startRender(key: string, request: ResourceRequest): Promise<ServedResource | undefined> {
+    const existing = this.rendering.get(key)
+    if (existing) return existing
+    const started = this.renderResource(key, request).finally(() => {
+      if (this.rendering.get(key) === started) this.rendering.delete(key)
+    })
+    this.rendering.set(key, started)
+    return started
+  }
+
+  /**
+   * True for a response with an ETag that Vite's module graph does not hold (any more): its
+   * source changed while it rendered, or since. Re-rendering one that Vite never tracks (a static
+   * file's ETag) costs a render, and is never wrong.
+   */
+  private isOutdated(resource: ServedResource): boolean {
+    const etag = headerString(resource.response.headers.etag)
+    if (resource.response.status !== 200 || etag === undefined) return false
+    return this.peek(resource.key) !== resource && this.freshness.track(etag) === undefined
   }
 
   private async renderResource(key: string, request: ResourceRequest): Promise<ServedResource | undefined> {
