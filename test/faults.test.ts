@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { generateApp } from './support/generate-app.js'
 import { TestClient, type FetchedResponse, type ReceivedPush } from './support/http2-clients.js'
 import { guardProcess, problemLogLines, type ProcessGuard } from './support/process-guards.js'
-import { comparableHeaders, waitFor } from './support/push-checks.js'
+import { expectSameResponse, waitFor } from './support/push-checks.js'
 import { RawPushClient, readPush, readToEnd } from './support/raw-push-client.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
@@ -55,14 +55,8 @@ describe('faulty clients against a page of ~400 modules', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true })
   })
 
-  /** A response equals what a GET of that resource returns: status, headers but `date`, bytes. */
   function expectAsGet(key: string, response: FetchedResponse | undefined): void {
-    const expected = reference.get(key)
-    expect(expected, `${key} is part of the page`).toBeDefined()
-    expect(response, `${key} arrived`).toBeDefined()
-    expect(response!.status, key).toBe(expected!.status)
-    expect(comparableHeaders(response!), key).toEqual(comparableHeaders(expected!))
-    expect(response!.body.equals(expected!.body), `body of ${key}`).toBe(true)
+    expectSameResponse(key, response, reference.get(key))
   }
 
   async function expectPushesAsGets(pushes: readonly ReceivedPush[]): Promise<void> {

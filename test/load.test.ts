@@ -8,7 +8,7 @@ import { generateApp } from './support/generate-app.js'
 import { runH2load, requireH2loadOrSkip, type H2loadResult } from './support/h2load.js'
 import { TestClient, type FetchedResponse } from './support/http2-clients.js'
 import { guardProcess, problemLogLines, type ProcessGuard } from './support/process-guards.js'
-import { comparableHeaders, waitFor } from './support/push-checks.js'
+import { expectSameResponse, waitFor } from './support/push-checks.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
 // Load on the ~400-module page: h2load (which always refuses push: SETTINGS_ENABLE_PUSH=0, so it
@@ -70,12 +70,7 @@ describe('under load', () => {
   })
 
   function expectAsGet(key: string, response: FetchedResponse | undefined): void {
-    const expected = reference.get(key)
-    expect(expected, `${key} is part of the page`).toBeDefined()
-    expect(response, `${key} arrived`).toBeDefined()
-    expect(response!.status, key).toBe(expected!.status)
-    expect(comparableHeaders(response!), key).toEqual(comparableHeaders(expected!))
-    expect(response!.body.equals(expected!.body), `body of ${key}`).toBe(true)
+    expectSameResponse(key, response, reference.get(key))
   }
 
   /** One push client: LOADS_PER_CLIENT page loads, a new connection every LOADS_PER_CONNECTION. Returns pushes received. */

@@ -5,12 +5,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import type { TLSSocket } from 'node:tls'
-import { createLogger, createServer, version as viteVersion, type Logger, type ViteDevServer } from 'vite'
+import { createServer, version as viteVersion, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import http2Push from 'vite-plugin-http2-push'
 import { createSelfSignedCertificate } from '../src/tls/self-signed-certificate.js'
 import { TestClient } from './support/http2-clients.js'
-import { expectPushesIdenticalToGets, http1Get, makeTempDir, removeTempDirs, tlsPeer, writeTree } from './support/setup-helpers.js'
+import { expectPushesIdenticalToGets, http1Get, makeTempDir, removeTempDirs, smallApp, tlsPeer } from './support/setup-helpers.js'
+import { capturingLogger } from './support/capturing-logger.js'
 
 afterAll(() => removeTempDirs())
 
@@ -24,27 +25,9 @@ interface Host {
   close(): Promise<void>
 }
 
-function capturingLogger(lines: string[]): Logger {
-  const logger = createLogger('info', { allowClearScreen: false })
-  const capture = (msg: string) => {
-    lines.push(msg.replace(/\x1b\[[0-9;]*m/g, ''))
-  }
-  return { ...logger, info: capture, warn: capture, warnOnce: capture, error: capture }
-}
 
 async function startHost(appType: 'custom' | 'spa', { copyAuthority = true } = {}): Promise<Host> {
-  const root = makeTempDir(`mw-${appType}`)
-  writeTree(root, {
-    'index.html': `<!doctype html>
-<html><head><title>host</title><link rel="stylesheet" href="/src/page.css"></head>
-<body><div id="app"></div><script type="module" src="/src/main.ts"></script></body></html>
-`,
-    'src/main.ts': `import { a } from './a.ts'\nimport './style.css'\ndocument.querySelector('#app')!.textContent = a\n`,
-    'src/a.ts': `import { b } from './b.ts'\nexport const a: string = 'a' + b\n`,
-    'src/b.ts': `export const b = 'b'\n`,
-    'src/style.css': `#app { color: teal }\n`,
-    'src/page.css': `body { margin: 0 }\n`,
-  })
+  const root = smallApp(`mw-${appType}`, 'host')
   const certDir = path.join(makeTempDir('mw-certdir'), 'never')
   const logs: string[] = []
   const hostHandled: string[] = []

@@ -6,38 +6,9 @@ import http2 from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { basicAppConfig, createBasicApp } from './support/basic-app.js'
 import { generateApp } from './support/generate-app.js'
-import { plainGet, TestClient, type FetchedResponse, type ReceivedPush } from './support/http2-clients.js'
+import { TestClient } from './support/http2-clients.js'
+import { crawl, expectPushesIdenticalToGets } from './support/push-checks.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
-
-/** Headers that must match byte for byte between a push and a GET (all but the clock). */
-function comparableHeaders(response: FetchedResponse): Record<string, string | string[]> {
-  const { date: _date, ...rest } = response.headers
-  return rest
-}
-
-/** Checks that each push carries exactly what a plain GET of its URL returns now. */
-async function expectPushesIdenticalToGets(origin: string, pushes: ReceivedPush[]): Promise<void> {
-  expect(pushes.length).toBeGreaterThan(0)
-  for (const push of pushes) {
-    const pushed = await push.response
-    expect(pushed, push.key).toBeDefined()
-    const { accept, 'sec-fetch-dest': dest } = push.requestHeaders
-    const got = await plainGet(origin, push.path, { accept: String(accept), 'sec-fetch-dest': String(dest) })
-    expect(pushed!.status, push.key).toBe(got.status)
-    expect(comparableHeaders(pushed!), push.key).toEqual(comparableHeaders(got))
-    expect(pushed!.body.equals(got.body), `body of ${push.key}`).toBe(true)
-  }
-}
-
-/** What a client that refuses push loads for a page: key → response. */
-async function crawl(origin: string, page: string): Promise<Map<string, FetchedResponse>> {
-  const client = new TestClient(origin, { enablePush: false })
-  try {
-    return (await client.loadPage(page)).closure
-  } finally {
-    await client.close()
-  }
-}
 
 describe('push of a page closure (every URL form)', () => {
   let dir: string
@@ -87,6 +58,7 @@ describe('push of a page closure (every URL form)', () => {
   })
 
   it('pushes exactly what a plain GET returns: status, headers and bytes', async () => {
+    expect(client.pushes.length).toBeGreaterThan(0)
     await expectPushesIdenticalToGets(t.origin, client.pushes)
     // the stylesheet link got CSS, the import got JS
     const link = await client.pushes.find((push) => push.key === 'style:/src/page.css')!.response

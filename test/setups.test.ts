@@ -17,6 +17,7 @@ import {
   startBackend,
   tlsPeer,
   viteDropsHttp2WithProxy,
+  smallApp,
   writeTree,
 } from './support/setup-helpers.js'
 import { startTestServer } from './support/vite-server.js'
@@ -25,23 +26,6 @@ const PLUGIN = 'vite-plugin-http2-push'
 const OPENSSL = '/usr/bin/openssl'
 
 afterAll(() => removeTempDirs())
-
-/** A small app: a page, a linked stylesheet, a three-level import chain with a CSS import. */
-function smallApp(name: string): string {
-  const root = makeTempDir(name)
-  writeTree(root, {
-    'index.html': `<!doctype html>
-<html><head><title>small</title><link rel="stylesheet" href="/src/page.css"></head>
-<body><div id="app"></div><script type="module" src="/src/main.ts"></script></body></html>
-`,
-    'src/main.ts': `import { a } from './a.ts'\nimport './style.css'\ndocument.querySelector('#app')!.textContent = a\n`,
-    'src/a.ts': `import { b } from './b.ts'\nexport const a: string = 'a' + b\n`,
-    'src/b.ts': `export const b = 'b'\n`,
-    'src/style.css': `#app { color: teal }\n`,
-    'src/page.css': `body { margin: 0 }\n`,
-  })
-  return root
-}
 
 /** Loads `/` with a push-accepting client: everything from push, nothing left over, pushes equal GETs. */
 async function expectFullPush(origin: string, page = '/'): Promise<TestClient> {

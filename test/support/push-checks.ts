@@ -1,6 +1,6 @@
 import http2 from 'node:http2'
 import { expect } from 'vitest'
-import { plainGet, type FetchedResponse, type ReceivedPush } from './http2-clients.js'
+import { plainGet, TestClient, type FetchedResponse, type ReceivedPush } from './http2-clients.js'
 
 /** Headers that must match byte for byte between a push and a GET (all but the clock). */
 export function comparableHeaders(response: FetchedResponse): Record<string, string | string[]> {
@@ -27,9 +27,26 @@ export async function expectPushesIdenticalToGets(origin: string, pushes: readon
     expect(pushed, `push of ${push.key} arrived`).toBeDefined()
     const got = await plainGet(origin, push.path, promisedRequestHeaders(push))
     expect(got.status, `GET status of pushed ${push.key}`).toBe(200)
-    expect(pushed!.status, push.key).toBe(got.status)
-    expect(comparableHeaders(pushed!), push.key).toEqual(comparableHeaders(got))
-    expect(pushed!.body.equals(got.body), `body of ${push.key}`).toBe(true)
+    expectSameResponse(push.key, pushed, got)
+  }
+}
+
+/** A response equals the expected one (e.g. what a GET returned): status, headers but `date`, bytes. */
+export function expectSameResponse(key: string, actual: FetchedResponse | undefined, expected: FetchedResponse | undefined): void {
+  expect(expected, `${key} is part of the page`).toBeDefined()
+  expect(actual, `${key} arrived`).toBeDefined()
+  expect(actual!.status, key).toBe(expected!.status)
+  expect(comparableHeaders(actual!), key).toEqual(comparableHeaders(expected!))
+  expect(actual!.body.equals(expected!.body), `body of ${key}`).toBe(true)
+}
+
+/** What a client that refuses push discovers for a page: key → response. */
+export async function crawl(origin: string, page: string): Promise<Map<string, FetchedResponse>> {
+  const client = new TestClient(origin, { enablePush: false })
+  try {
+    return (await client.loadPage(page)).closure
+  } finally {
+    await client.close()
   }
 }
 

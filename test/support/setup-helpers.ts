@@ -5,8 +5,7 @@ import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import tls from 'node:tls'
-import { expect } from 'vitest'
-import { plainGet, TestClient, type FetchedResponse, type ReceivedPush } from './http2-clients.js'
+export { crawl, expectPushesIdenticalToGets } from './push-checks.js'
 
 /** A new temp dir (real path, so `/@fs/` URLs match what Vite prints) removed by `removeTempDirs`. */
 const tempDirs: string[] = []
@@ -28,42 +27,29 @@ export function writeTree(dir: string, files: Record<string, string>): void {
   }
 }
 
+/** Writes a small app into a new temp dir: a page, a linked stylesheet, a three-level import chain with a CSS import. */
+export function smallApp(name: string, title = 'small'): string {
+  const root = makeTempDir(name)
+  writeTree(root, {
+    'index.html': `<!doctype html>
+<html><head><title>${title}</title><link rel="stylesheet" href="/src/page.css"></head>
+<body><div id="app"></div><script type="module" src="/src/main.ts"></script></body></html>
+`,
+    'src/main.ts': `import { a } from './a.ts'\nimport './style.css'\ndocument.querySelector('#app')!.textContent = a\n`,
+    'src/a.ts': `import { b } from './b.ts'\nexport const a: string = 'a' + b\n`,
+    'src/b.ts': `export const b = 'b'\n`,
+    'src/style.css': `#app { color: teal }\n`,
+    'src/page.css': `body { margin: 0 }\n`,
+  })
+  return root
+}
+
 /** Every file under `dir`, as sorted relative paths with `/`. */
 export function listFiles(dir: string): string[] {
   return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
     .filter((entry) => entry.isFile())
     .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
     .sort()
-}
-
-/** The headers that must be equal between a push and a GET (all but the clock). */
-export function comparableHeaders(response: FetchedResponse): Record<string, string | string[]> {
-  const { date: _date, ...rest } = response.headers
-  return rest
-}
-
-/** Each push carries exactly what a plain GET (fresh connection, no push) of its URL returns. */
-export async function expectPushesIdenticalToGets(origin: string, pushes: ReceivedPush[]): Promise<void> {
-  expect(pushes.length).toBeGreaterThan(0)
-  for (const push of pushes) {
-    const pushed = await push.response
-    expect(pushed, push.key).toBeDefined()
-    const { accept, 'sec-fetch-dest': dest } = push.requestHeaders
-    const got = await plainGet(origin, push.path, { accept: String(accept), 'sec-fetch-dest': String(dest) })
-    expect(pushed!.status, push.key).toBe(got.status)
-    expect(comparableHeaders(pushed!), push.key).toEqual(comparableHeaders(got))
-    expect(pushed!.body.equals(got.body), `body of ${push.key}`).toBe(true)
-  }
-}
-
-/** What a client that refuses push discovers for a page: key → response. */
-export async function crawl(origin: string, page: string): Promise<Map<string, FetchedResponse>> {
-  const client = new TestClient(origin, { enablePush: false })
-  try {
-    return (await client.loadPage(page)).closure
-  } finally {
-    await client.close()
-  }
 }
 
 /** What the TLS handshake showed a client offering h2 and http/1.1. */
