@@ -1,18 +1,11 @@
-import type { Http2SecureServer, ServerHttp2Session } from 'node:http2'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Browser } from 'playwright-core'
-import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Http2PushApi } from 'vite-plugin-http2-push'
 import { launchChromium, requireBrowserOrSkip } from './support/chromium.js'
-import { capturingLogger } from './support/capturing-logger.js'
+import { startPlayground, type Playground } from './support/playground.js'
 
 // Real Chromium (Debian's, through playwright-core) against the real playground dev server.
 // The playground imports all of lodash-es unbundled (~650 modules), so loads are given minutes.
 
-const REPO = fileURLToPath(new URL('..', import.meta.url))
-const PLAYGROUND = path.join(REPO, 'playground')
 const LOAD_TIMEOUT = 120_000
 
 /** What one page load in Chromium showed. */
@@ -130,35 +123,6 @@ function summarize(result: Visit): string {
   const lodash = result.requests.filter((url) => url.includes('/lodash-es/')).length
   const src = result.requests.filter((url) => new URL(url).pathname.startsWith('/src/')).length
   return `${result.requests.length} requests (${lodash} lodash-es, ${src} /src/), data-loaded after ${result.loadMs} ms`
-}
-
-interface Playground {
-  server: ViteDevServer
-  origin: string
-  logs: string[]
-  api: Http2PushApi
-  /** HTTP/2 sessions the server accepted, in order. */
-  sessions: ServerHttp2Session[]
-}
-
-/** Starts the playground exactly as `vite` would, from its own config file, on an ephemeral port. */
-async function startPlayground(): Promise<Playground> {
-  const logs: string[] = []
-  const server = await createServer({
-    configFile: path.join(PLAYGROUND, 'vite.config.ts'),
-    root: PLAYGROUND,
-    server: { port: 0 },
-    logLevel: 'silent',
-    customLogger: capturingLogger(logs),
-  })
-  await server.listen()
-  const local = server.resolvedUrls?.local[0]
-  if (!local) throw new Error('the playground dev server printed no local URL')
-  const plugin = server.config.plugins.find((p) => p.name === 'vite-plugin-http2-push')
-  if (!plugin?.api) throw new Error('vite-plugin-http2-push is not among the playground plugins')
-  const sessions: ServerHttp2Session[] = []
-  ;(server.httpServer as unknown as Http2SecureServer).on('session', (session) => sessions.push(session))
-  return { server, origin: new URL(local).origin, logs, api: plugin.api as Http2PushApi, sessions }
 }
 
 describe.skipIf(!requireBrowserOrSkip())('the playground in Chromium over HTTP/2', () => {

@@ -1,17 +1,13 @@
 import { execFile } from 'node:child_process'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { createServer, type ViteDevServer } from 'vite'
+import type { ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nghttpPath, requireNghttpOrSkip } from './support/chromium.js'
-import { capturingLogger } from './support/capturing-logger.js'
+import { startPlayground } from './support/playground.js'
 
 // nghttp (nghttp2's reference client, which accepts push and caps concurrent streams at 100)
 // against the real playground dev server: ~650 modules pushed for one GET of the page.
 
-const REPO = fileURLToPath(new URL('..', import.meta.url))
-const PLAYGROUND = path.join(REPO, 'playground')
 const NGHTTP_TIMEOUT = 120_000
 /** nghttp's SETTINGS_MAX_CONCURRENT_STREAMS. */
 const NGHTTP_MAX_CONCURRENT_STREAMS = 100
@@ -96,20 +92,13 @@ function maxConcurrentPushedStreams(frames: Frame[]): number {
 describe.skipIf(!requireNghttpOrSkip())('the playground through nghttp', () => {
   let server: ViteDevServer
   let origin: string
-  const logs: string[] = []
+  let logs: string[] = []
 
   beforeAll(async () => {
-    server = await createServer({
-      configFile: path.join(PLAYGROUND, 'vite.config.ts'),
-      root: PLAYGROUND,
-      server: { port: 0 },
-      logLevel: 'silent',
-      customLogger: capturingLogger(logs),
-    })
-    await server.listen()
-    const local = server.resolvedUrls?.local[0]
-    if (!local) throw new Error('the playground dev server printed no local URL')
-    origin = new URL(local).origin
+    const playground = await startPlayground()
+    server = playground.server
+    origin = playground.origin
+    logs = playground.logs
   }, NGHTTP_TIMEOUT)
   afterAll(async () => {
     await server?.close()
