@@ -1,8 +1,8 @@
-import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
-import http2Push from 'vite-plugin-http2-push';
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vite'
+import http2Push from 'vite-plugin-http2-push'
 
-const page = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
+const page = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 
 export default defineConfig({
   plugins: [http2Push()],
@@ -15,4 +15,4 @@ export default defineConfig({
       input: { main: page('./index.html'), other: page('./other.html') },
     },
   },
-});
+})

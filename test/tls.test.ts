@@ -1,12 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
-import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import tls from 'node:tls';
-import { afterAll, describe, expect, it } from 'vitest';
-import { loadOrCreateCertificate } from '../src/tls/certificate-cache.js';
+import { execFileSync } from 'node:child_process'
+import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto'
+import fs from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import tls from 'node:tls'
+import { afterAll, describe, expect, it } from 'vitest'
+import { loadOrCreateCertificate } from '../src/tls/certificate-cache.js'
 import {
   bitString,
   boolean,
@@ -20,41 +20,41 @@ import {
   sequence,
   set,
   time,
-} from '../src/tls/der.js';
-import { createSelfSignedCertificate, ipAddressToBytes } from '../src/tls/self-signed-certificate.js';
+} from '../src/tls/der.js'
+import { createSelfSignedCertificate, ipAddressToBytes } from '../src/tls/self-signed-certificate.js'
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-const OPENSSL = '/usr/bin/openssl';
+const DAY_MS = 24 * 60 * 60 * 1000
+const OPENSSL = '/usr/bin/openssl'
 // Node prints IPv6 SANs fully expanded, upper-case, without "::" compression.
-const IPV6_LOOPBACK_SAN = 'IP Address:0:0:0:0:0:0:0:1';
+const IPV6_LOOPBACK_SAN = 'IP Address:0:0:0:0:0:0:0:1'
 const hasIpv6Loopback = Object.values(os.networkInterfaces()).some((addresses) =>
   (addresses ?? []).some((address) => address.internal && address.address === '::1'),
-);
+)
 
-const temporaryDirs: string[] = [];
+const temporaryDirs: string[] = []
 afterAll(() => {
-  for (const dir of temporaryDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
+  for (const dir of temporaryDirs) fs.rmSync(dir, { recursive: true, force: true })
+})
 
 function makeTempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vite-http2-push-tls-'));
-  temporaryDirs.push(dir);
-  return dir;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vite-http2-push-tls-'))
+  temporaryDirs.push(dir)
+  return dir
 }
 
 function hex(buffer: Buffer): string {
-  return buffer.toString('hex');
+  return buffer.toString('hex')
 }
 
 // Whole seconds, as stored in an X.509 Time.
 function truncateToSeconds(ms: number): number {
-  return Math.floor(ms / 1000) * 1000;
+  return Math.floor(ms / 1000) * 1000
 }
 
 interface HandshakeResult {
-  authorized: boolean;
-  authorizationError: string | undefined;
-  peerCertificateFingerprint: string;
+  authorized: boolean
+  authorizationError: string | undefined
+  peerCertificateFingerprint: string
 }
 
 // Starts a real TLS server with the key/cert, connects a client and reports how the handshake went.
@@ -63,13 +63,13 @@ async function handshake(
   client: tls.ConnectionOptions,
 ): Promise<HandshakeResult> {
   const tlsServer = tls.createServer({ key: server.key, cert: server.cert }, (socket) => {
-    socket.end('hello');
-  });
+    socket.end('hello')
+  })
   await new Promise<void>((resolve, reject) => {
-    tlsServer.once('error', reject);
-    tlsServer.listen(0, server.host, resolve);
-  });
-  const { port } = tlsServer.address() as AddressInfo;
+    tlsServer.once('error', reject)
+    tlsServer.listen(0, server.host, resolve)
+  })
+  const { port } = tlsServer.address() as AddressInfo
   try {
     return await new Promise<HandshakeResult>((resolve, reject) => {
       const socket = tls.connect({ host: server.host, port, ...client }, () => {
@@ -77,73 +77,73 @@ async function handshake(
           authorized: socket.authorized,
           authorizationError: socket.authorizationError?.message,
           peerCertificateFingerprint: socket.getPeerCertificate().fingerprint256,
-        });
-        socket.end();
-      });
-      socket.once('error', reject);
-    });
+        })
+        socket.end()
+      })
+      socket.once('error', reject)
+    })
   } finally {
-    await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+    await new Promise<void>((resolve) => tlsServer.close(() => resolve()))
   }
 }
 
 function writePair(dir: string, pair: { key: string; cert: string }): void {
-  fs.writeFileSync(path.join(dir, 'key.pem'), pair.key);
-  fs.writeFileSync(path.join(dir, 'cert.pem'), pair.cert);
+  fs.writeFileSync(path.join(dir, 'key.pem'), pair.key)
+  fs.writeFileSync(path.join(dir, 'cert.pem'), pair.cert)
 }
 
 function readCert(dir: string): string {
-  return fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+  return fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8')
 }
 
 describe('der', () => {
   it('encodes short and long form lengths', () => {
-    expect(hex(encodeLength(0))).toBe('00');
-    expect(hex(encodeLength(127))).toBe('7f');
-    expect(hex(encodeLength(128))).toBe('8180');
-    expect(hex(encodeLength(300))).toBe('82012c');
-    expect(hex(encodeLength(0x10000))).toBe('83010000');
-  });
+    expect(hex(encodeLength(0))).toBe('00')
+    expect(hex(encodeLength(127))).toBe('7f')
+    expect(hex(encodeLength(128))).toBe('8180')
+    expect(hex(encodeLength(300))).toBe('82012c')
+    expect(hex(encodeLength(0x10000))).toBe('83010000')
+  })
 
   it('encodes positive integers minimally with a leading zero when the top bit is set', () => {
-    expect(hex(integer(Buffer.from([0x02])))).toBe('020102');
-    expect(hex(integer(Buffer.from([0x80])))).toBe('02020080');
-    expect(hex(integer(Buffer.from([0x00, 0x00, 0x7f])))).toBe('02017f');
-    expect(hex(integer(Buffer.from([0x00, 0x00, 0x80])))).toBe('02020080');
-    expect(hex(integer(Buffer.from([0x00])))).toBe('020100');
-    expect(hex(integer(Buffer.alloc(0)))).toBe('020100');
-  });
+    expect(hex(integer(Buffer.from([0x02])))).toBe('020102')
+    expect(hex(integer(Buffer.from([0x80])))).toBe('02020080')
+    expect(hex(integer(Buffer.from([0x00, 0x00, 0x7f])))).toBe('02017f')
+    expect(hex(integer(Buffer.from([0x00, 0x00, 0x80])))).toBe('02020080')
+    expect(hex(integer(Buffer.from([0x00])))).toBe('020100')
+    expect(hex(integer(Buffer.alloc(0)))).toBe('020100')
+  })
 
   it('encodes object identifiers', () => {
-    expect(hex(oid('2.5.4.3'))).toBe('0603550403');
-    expect(hex(oid('1.2.840.10045.4.3.2'))).toBe('06082a8648ce3d040302');
-    expect(hex(oid('1.3.6.1.5.5.7.3.1'))).toBe('06082b06010505070301');
-    expect(() => oid('1')).toThrow(/Invalid OID/);
-    expect(() => oid('3.1')).toThrow(/Invalid OID/);
-    expect(() => oid('1.40')).toThrow(/Invalid OID/);
-  });
+    expect(hex(oid('2.5.4.3'))).toBe('0603550403')
+    expect(hex(oid('1.2.840.10045.4.3.2'))).toBe('06082a8648ce3d040302')
+    expect(hex(oid('1.3.6.1.5.5.7.3.1'))).toBe('06082b06010505070301')
+    expect(() => oid('1')).toThrow(/Invalid OID/)
+    expect(() => oid('3.1')).toThrow(/Invalid OID/)
+    expect(() => oid('1.40')).toThrow(/Invalid OID/)
+  })
 
   it('uses UTCTime before 2050 and GeneralizedTime from 2050 on', () => {
-    expect(time(new Date('2049-12-31T23:59:59.999Z')).toString('latin1')).toBe('\x17\x0d491231235959Z');
-    expect(time(new Date('2050-01-01T00:00:00Z')).toString('latin1')).toBe('\x18\x0f20500101000000Z');
-    expect(time(new Date('1949-06-01T00:00:00Z'))[0]).toBe(0x18);
-  });
+    expect(time(new Date('2049-12-31T23:59:59.999Z')).toString('latin1')).toBe('\x17\x0d491231235959Z')
+    expect(time(new Date('2050-01-01T00:00:00Z')).toString('latin1')).toBe('\x18\x0f20500101000000Z')
+    expect(time(new Date('1949-06-01T00:00:00Z'))[0]).toBe(0x18)
+  })
 
   it('encodes booleans, strings, bit strings and context tags', () => {
-    expect(hex(boolean(true))).toBe('0101ff');
-    expect(hex(boolean(false))).toBe('010100');
-    expect(hex(bitString(Buffer.from([0x80]), 7))).toBe('030207' + '80');
-    expect(hex(octetString(Buffer.from([1, 2])))).toBe('04020102');
-    expect(hex(explicit(0, integer(Buffer.from([2]))))).toBe('a003020102');
-    expect(hex(implicit(2, ia5String('a')))).toBe('820161');
-    expect(hex(implicit(1, sequence()))).toBe('a100');
-    expect(() => ia5String('é')).toThrow(/IA5String/);
-  });
+    expect(hex(boolean(true))).toBe('0101ff')
+    expect(hex(boolean(false))).toBe('010100')
+    expect(hex(bitString(Buffer.from([0x80]), 7))).toBe('030207' + '80')
+    expect(hex(octetString(Buffer.from([1, 2])))).toBe('04020102')
+    expect(hex(explicit(0, integer(Buffer.from([2]))))).toBe('a003020102')
+    expect(hex(implicit(2, ia5String('a')))).toBe('820161')
+    expect(hex(implicit(1, sequence()))).toBe('a100')
+    expect(() => ia5String('é')).toThrow(/IA5String/)
+  })
 
   it('sorts SET OF elements by their encoding', () => {
-    expect(hex(set(integer(Buffer.from([2])), integer(Buffer.from([1]))))).toBe('3106020101020102');
-  });
-});
+    expect(hex(set(integer(Buffer.from([2])), integer(Buffer.from([1]))))).toBe('3106020101020102')
+  })
+})
 
 describe('ipAddressToBytes', () => {
   it.each([
@@ -158,8 +158,8 @@ describe('ipAddressToBytes', () => {
     ['2001:db8::8:800:200c:417a', '20010db8000000000008080020' + '0c417a'],
     ['::ffff:192.168.1.2', '0'.repeat(20) + 'ffffc0a80102'],
   ])('parses %s', (address, expected) => {
-    expect(hex(ipAddressToBytes(address))).toBe(expected);
-  });
+    expect(hex(ipAddressToBytes(address))).toBe(expected)
+  })
 
   it.each([
     '',
@@ -177,64 +177,64 @@ describe('ipAddressToBytes', () => {
     '::ffff:1.2.3',
     'fe80::1%eth0',
   ])('rejects %j', (address) => {
-    expect(() => ipAddressToBytes(address)).toThrow(/Invalid IP address/);
-  });
-});
+    expect(() => ipAddressToBytes(address)).toThrow(/Invalid IP address/)
+  })
+})
 
 describe('createSelfSignedCertificate', () => {
-  const now = new Date('2030-03-04T05:06:07.890Z');
-  const { key, cert } = createSelfSignedCertificate({ now });
-  const x509 = new X509Certificate(cert);
+  const now = new Date('2030-03-04T05:06:07.890Z')
+  const { key, cert } = createSelfSignedCertificate({ now })
+  const x509 = new X509Certificate(cert)
 
   it('returns PEM strings', () => {
-    expect(key).toMatch(/^-----BEGIN PRIVATE KEY-----\n[\s\S]+\n-----END PRIVATE KEY-----\n$/);
-    expect(cert).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/);
-    expect(createPrivateKey(key).asymmetricKeyDetails).toEqual({ namedCurve: 'prime256v1' });
-  });
+    expect(key).toMatch(/^-----BEGIN PRIVATE KEY-----\n[\s\S]+\n-----END PRIVATE KEY-----\n$/)
+    expect(cert).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/)
+    expect(createPrivateKey(key).asymmetricKeyDetails).toEqual({ namedCurve: 'prime256v1' })
+  })
 
   it('is self-signed for CN=localhost with the default subjectAltNames', () => {
-    expect(x509.subject).toBe('CN=localhost');
-    expect(x509.issuer).toBe('CN=localhost');
-    expect(x509.subjectAltName).toBe(`DNS:localhost, IP Address:127.0.0.1, ${IPV6_LOOPBACK_SAN}`);
-    expect(x509.verify(x509.publicKey)).toBe(true);
-    expect(x509.checkPrivateKey(createPrivateKey(key))).toBe(true);
-  });
+    expect(x509.subject).toBe('CN=localhost')
+    expect(x509.issuer).toBe('CN=localhost')
+    expect(x509.subjectAltName).toBe(`DNS:localhost, IP Address:127.0.0.1, ${IPV6_LOOPBACK_SAN}`)
+    expect(x509.verify(x509.publicKey)).toBe(true)
+    expect(x509.checkPrivateKey(createPrivateKey(key))).toBe(true)
+  })
 
   it('is a server-auth leaf certificate', () => {
-    expect(x509.ca).toBe(false);
+    expect(x509.ca).toBe(false)
     // Node's `keyUsage` getter actually lists the extended key usages.
-    expect(x509.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
-    expect(x509.checkHost('localhost')).toBe('localhost');
-    expect(x509.checkIP('127.0.0.1')).toBe('127.0.0.1');
-    expect(x509.checkIP('::1')).toBe('::1');
-    expect(x509.checkHost('example.com')).toBeUndefined();
-  });
+    expect(x509.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1'])
+    expect(x509.checkHost('localhost')).toBe('localhost')
+    expect(x509.checkIP('127.0.0.1')).toBe('127.0.0.1')
+    expect(x509.checkIP('::1')).toBe('::1')
+    expect(x509.checkHost('example.com')).toBeUndefined()
+  })
 
   it('has a positive 16-byte serial number', () => {
-    expect(x509.serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/);
-    expect(createSelfSignedCertificate({ now }).cert).not.toBe(cert);
-  });
+    expect(x509.serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/)
+    expect(createSelfSignedCertificate({ now }).cert).not.toBe(cert)
+  })
 
   it('is valid from one day before `now` until `days` after it', () => {
-    expect(Date.parse(x509.validFrom)).toBe(truncateToSeconds(now.getTime() - DAY_MS));
-    expect(Date.parse(x509.validTo)).toBe(truncateToSeconds(now.getTime() + 365 * DAY_MS));
-    const short = new X509Certificate(createSelfSignedCertificate({ now, days: 7 }).cert);
-    expect(Date.parse(short.validTo)).toBe(truncateToSeconds(now.getTime() + 7 * DAY_MS));
-  });
+    expect(Date.parse(x509.validFrom)).toBe(truncateToSeconds(now.getTime() - DAY_MS))
+    expect(Date.parse(x509.validTo)).toBe(truncateToSeconds(now.getTime() + 365 * DAY_MS))
+    const short = new X509Certificate(createSelfSignedCertificate({ now, days: 7 }).cert)
+    expect(Date.parse(short.validTo)).toBe(truncateToSeconds(now.getTime() + 7 * DAY_MS))
+  })
 
   it('encodes validity dates from 2050 on as GeneralizedTime', () => {
-    const late = new Date('2049-12-15T00:00:00Z');
-    const lateCert = new X509Certificate(createSelfSignedCertificate({ now: late, days: 30 }).cert);
-    expect(Date.parse(lateCert.validFrom)).toBe(Date.parse('2049-12-14T00:00:00Z'));
-    expect(Date.parse(lateCert.validTo)).toBe(Date.parse('2050-01-14T00:00:00Z'));
-  });
+    const late = new Date('2049-12-15T00:00:00Z')
+    const lateCert = new X509Certificate(createSelfSignedCertificate({ now: late, days: 30 }).cert)
+    expect(Date.parse(lateCert.validFrom)).toBe(Date.parse('2049-12-14T00:00:00Z'))
+    expect(Date.parse(lateCert.validTo)).toBe(Date.parse('2050-01-14T00:00:00Z'))
+  })
 
   it('rejects validity periods browsers would refuse', () => {
-    expect(() => createSelfSignedCertificate({ days: 398 })).toThrow(RangeError);
-    expect(() => createSelfSignedCertificate({ days: 0 })).toThrow(RangeError);
-    expect(() => createSelfSignedCertificate({ days: 1.5 })).toThrow(RangeError);
-    expect(() => createSelfSignedCertificate({ days: 397 })).not.toThrow();
-  });
+    expect(() => createSelfSignedCertificate({ days: 398 })).toThrow(RangeError)
+    expect(() => createSelfSignedCertificate({ days: 0 })).toThrow(RangeError)
+    expect(() => createSelfSignedCertificate({ days: 1.5 })).toThrow(RangeError)
+    expect(() => createSelfSignedCertificate({ days: 397 })).not.toThrow()
+  })
 
   it('adds custom names on top of the defaults, without duplicates', () => {
     const custom = new X509Certificate(
@@ -243,157 +243,159 @@ describe('createSelfSignedCertificate', () => {
         dnsNames: ['app.test', 'LOCALHOST', '*.app.test'],
         ipAddresses: ['192.168.1.20', '0:0:0:0:0:0:0:1', 'fe80::1'],
       }).cert,
-    );
-    expect(custom.subject).toBe('CN=My Dev Server');
+    )
+    expect(custom.subject).toBe('CN=My Dev Server')
     expect(custom.subjectAltName).toBe(
       'DNS:localhost, DNS:app.test, DNS:*.app.test, IP Address:127.0.0.1, ' +
         `${IPV6_LOOPBACK_SAN}, IP Address:192.168.1.20, IP Address:FE80:0:0:0:0:0:0:1`,
-    );
+    )
     // checkHost returns the matching SAN entry, here the wildcard.
-    expect(custom.checkHost('x.app.test')).toBe('*.app.test');
-  });
+    expect(custom.checkHost('x.app.test')).toBe('*.app.test')
+  })
 
   it('rejects invalid IP addresses and non-ASCII DNS names', () => {
-    expect(() => createSelfSignedCertificate({ ipAddresses: ['localhost'] })).toThrow(/Invalid IP address/);
-    expect(() => createSelfSignedCertificate({ dnsNames: ['bücher.test'] })).toThrow(/IA5String/);
-  });
+    expect(() => createSelfSignedCertificate({ ipAddresses: ['localhost'] })).toThrow(/Invalid IP address/)
+    expect(() => createSelfSignedCertificate({ dnsNames: ['bücher.test'] })).toThrow(/IA5String/)
+  })
 
   it('completes a real TLS handshake with a client that trusts it', async () => {
-    const pair = createSelfSignedCertificate();
-    const fingerprint = new X509Certificate(pair.cert).fingerprint256;
-    const result = await handshake(
-      { ...pair, host: '127.0.0.1' },
-      { ca: pair.cert, servername: 'localhost' },
-    );
-    expect(result).toEqual({ authorized: true, authorizationError: undefined, peerCertificateFingerprint: fingerprint });
-  });
+    const pair = createSelfSignedCertificate()
+    const fingerprint = new X509Certificate(pair.cert).fingerprint256
+    const result = await handshake({ ...pair, host: '127.0.0.1' }, { ca: pair.cert, servername: 'localhost' })
+    expect(result).toEqual({ authorized: true, authorizationError: undefined, peerCertificateFingerprint: fingerprint })
+  })
 
   it('matches the 127.0.0.1 IP subjectAltName when connecting by address', async () => {
-    const pair = createSelfSignedCertificate();
-    const result = await handshake({ ...pair, host: '127.0.0.1' }, { ca: pair.cert });
-    expect(result.authorized).toBe(true);
-  });
+    const pair = createSelfSignedCertificate()
+    const result = await handshake({ ...pair, host: '127.0.0.1' }, { ca: pair.cert })
+    expect(result.authorized).toBe(true)
+  })
 
   it.skipIf(!hasIpv6Loopback)('matches the ::1 IP subjectAltName when connecting by address', async () => {
-    const pair = createSelfSignedCertificate();
-    const result = await handshake({ ...pair, host: '::1' }, { ca: pair.cert });
-    expect(result.authorized).toBe(true);
-  });
+    const pair = createSelfSignedCertificate()
+    const result = await handshake({ ...pair, host: '::1' }, { ca: pair.cert })
+    expect(result.authorized).toBe(true)
+  })
 
   it('is rejected by clients that do not trust it or ask for another name', async () => {
-    const pair = createSelfSignedCertificate();
-    await expect(
-      handshake({ ...pair, host: '127.0.0.1' }, { servername: 'localhost' }),
-    ).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    const pair = createSelfSignedCertificate()
+    await expect(handshake({ ...pair, host: '127.0.0.1' }, { servername: 'localhost' })).rejects.toMatchObject({
+      code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    })
     await expect(
       handshake({ ...pair, host: '127.0.0.1' }, { ca: pair.cert, servername: 'example.com' }),
-    ).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
-  });
+    ).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' })
+  })
 
   it.skipIf(!fs.existsSync(OPENSSL))('is decoded by openssl x509 as expected', () => {
-    const text = execFileSync(OPENSSL, ['x509', '-noout', '-text'], { input: cert, encoding: 'utf8' });
-    expect(text).toContain('Version: 3 (0x2)');
-    expect(text).toContain('Signature Algorithm: ecdsa-with-SHA256');
-    expect(text).toContain('Public Key Algorithm: id-ecPublicKey');
-    expect(text).toContain('NIST CURVE: P-256');
-    expect(text).toMatch(/X509v3 Basic Constraints: critical\s+CA:FALSE/);
-    expect(text).toMatch(/X509v3 Key Usage: critical\s+Digital Signature\n/);
-    expect(text).toMatch(/X509v3 Extended Key Usage:\s+TLS Web Server Authentication\n/);
-    expect(text).toMatch(/X509v3 Subject Alternative Name:\s+DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1\n/);
+    const text = execFileSync(OPENSSL, ['x509', '-noout', '-text'], { input: cert, encoding: 'utf8' })
+    expect(text).toContain('Version: 3 (0x2)')
+    expect(text).toContain('Signature Algorithm: ecdsa-with-SHA256')
+    expect(text).toContain('Public Key Algorithm: id-ecPublicKey')
+    expect(text).toContain('NIST CURVE: P-256')
+    expect(text).toMatch(/X509v3 Basic Constraints: critical\s+CA:FALSE/)
+    expect(text).toMatch(/X509v3 Key Usage: critical\s+Digital Signature\n/)
+    expect(text).toMatch(/X509v3 Extended Key Usage:\s+TLS Web Server Authentication\n/)
+    expect(text).toMatch(
+      /X509v3 Subject Alternative Name:\s+DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1\n/,
+    )
     // Subject key identifier = SHA-1 of the uncompressed EC point (the last 65 bytes of a P-256 SPKI).
-    const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
-    const expectedKeyId = createHash('sha1').update(spki.subarray(-65)).digest('hex').toUpperCase();
-    const keyId = /X509v3 Subject Key Identifier:\s+([0-9A-F:]+)/.exec(text)?.[1]?.replaceAll(':', '');
-    expect(keyId).toBe(expectedKeyId);
-  });
-});
+    const spki = createPublicKey(key).export({ type: 'spki', format: 'der' })
+    const expectedKeyId = createHash('sha1').update(spki.subarray(-65)).digest('hex').toUpperCase()
+    const keyId = /X509v3 Subject Key Identifier:\s+([0-9A-F:]+)/.exec(text)?.[1]?.replaceAll(':', '')
+    expect(keyId).toBe(expectedKeyId)
+  })
+})
 
 describe('loadOrCreateCertificate', () => {
   it('creates key.pem and cert.pem, then reuses them', async () => {
-    const dir = path.join(makeTempDir(), 'nested', 'certs');
-    const messages: string[] = [];
-    const logger = { info: (msg: string) => messages.push(msg) };
+    const dir = path.join(makeTempDir(), 'nested', 'certs')
+    const messages: string[] = []
+    const logger = { info: (msg: string) => messages.push(msg) }
 
-    const first = await loadOrCreateCertificate(dir, logger);
-    expect(first.created).toBe(true);
-    expect(fs.readFileSync(path.join(dir, 'key.pem'), 'utf8')).toBe(first.key);
-    expect(readCert(dir)).toBe(first.cert);
-    expect(messages).toHaveLength(1);
-    expect(messages[0]).toContain(dir);
+    const first = await loadOrCreateCertificate(dir, logger)
+    expect(first.created).toBe(true)
+    expect(fs.readFileSync(path.join(dir, 'key.pem'), 'utf8')).toBe(first.key)
+    expect(readCert(dir)).toBe(first.cert)
+    expect(messages).toHaveLength(1)
+    expect(messages[0]).toContain(dir)
 
-    const second = await loadOrCreateCertificate(dir, logger);
-    expect(second).toEqual({ key: first.key, cert: first.cert, created: false });
-    expect(messages).toHaveLength(1);
-    expect(fs.readdirSync(dir).sort()).toEqual(['cert.pem', 'key.pem']);
-  });
+    const second = await loadOrCreateCertificate(dir, logger)
+    expect(second).toEqual({ key: first.key, cert: first.cert, created: false })
+    expect(messages).toHaveLength(1)
+    expect(fs.readdirSync(dir).sort()).toEqual(['cert.pem', 'key.pem'])
+  })
 
-  it.skipIf(process.platform === 'win32')('writes the private key with mode 0600, even over an existing file', async () => {
-    const dir = makeTempDir();
-    fs.writeFileSync(path.join(dir, 'key.pem'), 'not a key', { mode: 0o644 });
-    await loadOrCreateCertificate(dir);
-    expect(fs.statSync(path.join(dir, 'key.pem')).mode & 0o777).toBe(0o600);
-  });
+  it.skipIf(process.platform === 'win32')(
+    'writes the private key with mode 0600, even over an existing file',
+    async () => {
+      const dir = makeTempDir()
+      fs.writeFileSync(path.join(dir, 'key.pem'), 'not a key', { mode: 0o644 })
+      await loadOrCreateCertificate(dir)
+      expect(fs.statSync(path.join(dir, 'key.pem')).mode & 0o777).toBe(0o600)
+    },
+  )
 
   it('regenerates an expired certificate', async () => {
-    const dir = makeTempDir();
-    const expired = createSelfSignedCertificate({ now: new Date(Date.now() - 400 * DAY_MS), days: 30 });
-    writePair(dir, expired);
+    const dir = makeTempDir()
+    const expired = createSelfSignedCertificate({ now: new Date(Date.now() - 400 * DAY_MS), days: 30 })
+    writePair(dir, expired)
 
-    const result = await loadOrCreateCertificate(dir);
-    expect(result.created).toBe(true);
-    expect(result.cert).not.toBe(expired.cert);
-    expect(readCert(dir)).toBe(result.cert);
-    expect(Date.parse(new X509Certificate(result.cert).validTo)).toBeGreaterThan(Date.now() + 300 * DAY_MS);
-  });
+    const result = await loadOrCreateCertificate(dir)
+    expect(result.created).toBe(true)
+    expect(result.cert).not.toBe(expired.cert)
+    expect(readCert(dir)).toBe(result.cert)
+    expect(Date.parse(new X509Certificate(result.cert).validTo)).toBeGreaterThan(Date.now() + 300 * DAY_MS)
+  })
 
   it('regenerates a certificate that expires within a day', async () => {
-    const dir = makeTempDir();
-    writePair(dir, createSelfSignedCertificate({ now: new Date(Date.now() - 30 * DAY_MS + DAY_MS / 2), days: 30 }));
-    expect((await loadOrCreateCertificate(dir)).created).toBe(true);
-  });
+    const dir = makeTempDir()
+    writePair(dir, createSelfSignedCertificate({ now: new Date(Date.now() - 30 * DAY_MS + DAY_MS / 2), days: 30 }))
+    expect((await loadOrCreateCertificate(dir)).created).toBe(true)
+  })
 
   it('regenerates a corrupt cert.pem without failing', async () => {
-    const dir = makeTempDir();
-    const original = await loadOrCreateCertificate(dir);
-    fs.writeFileSync(path.join(dir, 'cert.pem'), '-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n');
+    const dir = makeTempDir()
+    const original = await loadOrCreateCertificate(dir)
+    fs.writeFileSync(path.join(dir, 'cert.pem'), '-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n')
 
-    const result = await loadOrCreateCertificate(dir);
-    expect(result.created).toBe(true);
-    expect(result.cert).not.toBe(original.cert);
-    expect(new X509Certificate(readCert(dir)).checkPrivateKey(createPrivateKey(result.key))).toBe(true);
-  });
+    const result = await loadOrCreateCertificate(dir)
+    expect(result.created).toBe(true)
+    expect(result.cert).not.toBe(original.cert)
+    expect(new X509Certificate(readCert(dir)).checkPrivateKey(createPrivateKey(result.key))).toBe(true)
+  })
 
   it('regenerates when the key does not match the certificate', async () => {
-    const dir = makeTempDir();
-    const a = createSelfSignedCertificate();
-    const b = createSelfSignedCertificate();
-    writePair(dir, { key: a.key, cert: b.cert });
-    expect((await loadOrCreateCertificate(dir)).created).toBe(true);
-  });
+    const dir = makeTempDir()
+    const a = createSelfSignedCertificate()
+    const b = createSelfSignedCertificate()
+    writePair(dir, { key: a.key, cert: b.cert })
+    expect((await loadOrCreateCertificate(dir)).created).toBe(true)
+  })
 
   it('regenerates when only one of the files exists', async () => {
-    const dir = makeTempDir();
-    fs.writeFileSync(path.join(dir, 'cert.pem'), createSelfSignedCertificate().cert);
-    const result = await loadOrCreateCertificate(dir);
-    expect(result.created).toBe(true);
-    expect(fs.readFileSync(path.join(dir, 'key.pem'), 'utf8')).toBe(result.key);
-  });
+    const dir = makeTempDir()
+    fs.writeFileSync(path.join(dir, 'cert.pem'), createSelfSignedCertificate().cert)
+    const result = await loadOrCreateCertificate(dir)
+    expect(result.created).toBe(true)
+    expect(fs.readFileSync(path.join(dir, 'key.pem'), 'utf8')).toBe(result.key)
+  })
 
   it('rejects with a helpful error when the directory cannot be created', async () => {
-    const file = path.join(makeTempDir(), 'a-regular-file');
-    fs.writeFileSync(file, '');
-    const dir = path.join(file, 'certs');
+    const file = path.join(makeTempDir(), 'a-regular-file')
+    fs.writeFileSync(file, '')
+    const dir = path.join(file, 'certs')
 
     const error: unknown = await loadOrCreateCertificate(dir).then(
       () => undefined,
       (rejection: unknown) => rejection,
-    );
-    expect(error).toBeInstanceOf(Error);
-    const { message, cause } = error as Error;
-    expect(message).toContain(dir);
-    expect(message).toContain('certDir');
-    expect(message).toContain('server.https');
-    expect(message).toContain('ENOTDIR');
-    expect(cause).toMatchObject({ code: 'ENOTDIR' });
-  });
-});
+    )
+    expect(error).toBeInstanceOf(Error)
+    const { message, cause } = error as Error
+    expect(message).toContain(dir)
+    expect(message).toContain('certDir')
+    expect(message).toContain('server.https')
+    expect(message).toContain('ENOTDIR')
+    expect(cause).toMatchObject({ code: 'ENOTDIR' })
+  })
+})

@@ -1,5 +1,5 @@
-import { camelCase } from 'lodash-es';
+import { camelCase } from 'lodash-es'
 
 export function lazyMessage(): string {
-  return `${camelCase('lazy module loaded')} via dynamic import()`;
+  return `${camelCase('lazy module loaded')} via dynamic import()`
 }

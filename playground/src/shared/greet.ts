@@ -1,5 +1,5 @@
-import { capitalize } from 'lodash-es';
+import { capitalize } from 'lodash-es'
 
 export function greet(who: string): string {
-  return `${capitalize('hello')}, ${who}!`;
+  return `${capitalize('hello')}, ${who}!`
 }

@@ -1,12 +1,12 @@
 // `import * as` pulls in lodash-es's entry, which re-exports all ~640 of its modules.
-import * as _ from 'lodash-es';
-import ms from 'ms';
+import * as _ from 'lodash-es'
+import ms from 'ms'
 
 export interface Stats {
-  sum: number;
-  chunks: number[][];
-  uniqueWords: string[];
-  elapsed: string;
+  sum: number
+  chunks: number[][]
+  uniqueWords: string[]
+  elapsed: string
 }
 
 export function computeStats(values: readonly number[], words: readonly string[]): Stats {
@@ -15,9 +15,9 @@ export function computeStats(values: readonly number[], words: readonly string[]
     chunks: _.chunk([...values], 2),
     uniqueWords: _.sortBy(_.uniq(words.map((word) => _.kebabCase(word)))),
     elapsed: ms(90_000, { long: true }),
-  };
+  }
 }
 
 export function lodashExportCount(): number {
-  return Object.keys(_).length;
+  return Object.keys(_).length
 }
