@@ -56,6 +56,7 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
       const page = extractPageEntries(html, pageUrl)
       knownPages.remember(pageUrl, page.entries)
       const closure = await context.graph.closure(page.entries, context.options.dynamicImports)
+      const closureMs = performance.now() - started
       const parts: string[] = []
       let finalHtml = html
       if (delivery.preload) {
@@ -73,7 +74,7 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         parts.push(describePushes(stats))
       }
       const ms = performance.now() - started
-      context.debug?.(`${pageUrl}: ${page.entries.length} entries, closure of ${closure.length}`)
+      context.debug?.(`${pageUrl}: ${page.entries.length} entries, closure of ${closure.length} in ${closureMs.toFixed(1)} ms`)
       if (context.options.log) context.logger.info(`[${PLUGIN_NAME}] ${pageUrl}: ${parts.join('; ')}, ${Math.round(ms)} ms`, { timestamp: true })
       return finalHtml
     }, (error) => {
