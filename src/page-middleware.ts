@@ -10,7 +10,7 @@ import { insertModulePreloads } from './html/preload-links.js'
 import type { ResolvedOptions } from './options.js'
 import { PLUGIN_NAME } from './options.js'
 import type { ConnectionPushRegistry } from './push/connection-push-state.js'
-import { pushResources, pushWindow, type PushStats } from './push/push-resources.js'
+import { mergePushStats, pushResources, pushWindow, remainingBudget, type PushStats } from './push/push-resources.js'
 import { isInProcessRequest } from './render/in-process-request.js'
 
 /** What the page middleware needs from the plugin. */
@@ -47,10 +47,19 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
 
   return function http2PushPageMiddleware(req, res, next) {
     if (isInProcessRequest(req) || !mayBeDocument(req)) return next()
-    const delivery = chooseDelivery(context.options, res)
+    const delivery = chooseDelivery(context, res)
     if (!delivery.pushStream && !delivery.preload) return next()
     const pageUrl = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/'
     if (delivery.preload && context.options.earlyHints) sendEarlyHints(context, res, knownPages.get(pageUrl))
+    const pushState = delivery.pushStream && context.connections.forSession(delivery.pushStream.session!)
+    const pushContext = { budget: context.options, authority: authorityOf(req), debug: context.debug }
+    // While Vite transforms the HTML, already promise what the page had at its last load, if all
+    // of it is cached and current; the final HTML's closure then adds only what differs.
+    const knownClosure = pushState && context.graph.cachedClosure(knownPages.get(pageUrl) ?? [], context.options.dynamicImports)
+    const earlyPush =
+      delivery.pushStream && pushState && knownClosure?.length
+        ? pushResources(delivery.pushStream, knownClosure, pushState, pushContext)
+        : undefined
     interceptHtmlEnd(res, async (html) => {
       const started = performance.now()
       const page = extractPageEntries(html, pageUrl)
@@ -64,14 +73,11 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         finalHtml = edited.html
         parts.push(`${edited.added} modulepreload links`)
       }
-      const pushState = delivery.pushStream && context.connections.forSession(delivery.pushStream.session!)
       if (delivery.pushStream && pushState && !res.writableEnded) {
-        const stats = await pushResources(delivery.pushStream, closure, pushState, {
-          budget: context.options,
-          authority: authorityOf(req),
-          debug: context.debug,
-        })
-        parts.push(describePushes(stats))
+        const early = await earlyPush
+        const budget = remainingBudget(context.options, early)
+        const late = await pushResources(delivery.pushStream, closure, pushState, { ...pushContext, budget })
+        parts.push(describePushes(early ? mergePushStats(early, late) : late))
       }
       const ms = performance.now() - started
       context.debug?.(`${pageUrl}: ${page.entries.length} entries, closure of ${closure.length} in ${closureMs.toFixed(1)} ms`)
@@ -84,14 +90,19 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
   }
 }
 
-/** Push when the mode and the connection allow it; preload links otherwise (in auto) or always (in preload). */
-function chooseDelivery(options: ResolvedOptions, res: ServerResponse): Delivery {
+/**
+ * Push when the mode and the connection allow it (a client that kept resetting pushes counts as
+ * refusing them); preload links otherwise (in auto) or always (in preload).
+ */
+function chooseDelivery(context: PageContext, res: ServerResponse): Delivery {
+  const { options } = context
   const stream = (res as unknown as { stream?: ServerHttp2Stream }).stream
   const connectionTakesPush =
     stream?.session !== undefined &&
     stream.pushAllowed &&
     pushWindow(stream.session.remoteSettings.maxConcurrentStreams) >= 1 &&
-    options.maxPushes > 0
+    options.maxPushes > 0 &&
+    context.connections.forSession(stream.session)?.refusesPush !== true
   const push = (options.mode === 'auto' || options.mode === 'push') && connectionTakesPush
   const preload = options.mode === 'preload' || (options.mode === 'auto' && !push)
   return { pushStream: push ? stream : undefined, preload }

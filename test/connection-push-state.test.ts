@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConnectionPushState } from '../src/push/connection-push-state.js'
+import { ConnectionPushState, MAX_RESET_PUSHES } from '../src/push/connection-push-state.js'
 import { pushWindow } from '../src/push/push-resources.js'
 
 describe('ConnectionPushState', () => {
@@ -24,5 +24,18 @@ describe('pushWindow', () => {
     expect(pushWindow(100)).toBe(99)
     expect(pushWindow(2)).toBe(1)
     expect(pushWindow(1)).toBe(0)
+  })
+})
+
+describe('a client that keeps resetting pushes', () => {
+  it('counts as refusing push after MAX_RESET_PUSHES resets', () => {
+    const state = new ConnectionPushState()
+    for (let i = 0; i < MAX_RESET_PUSHES - 1; i++) {
+      state.remember(`/m${i}.js`, 'W/"1"')
+      state.forget(`/m${i}.js`, 'W/"1"')
+    }
+    expect(state.refusesPush).toBe(false)
+    state.forget('/last.js', 'W/"1"')
+    expect(state.refusesPush).toBe(true)
   })
 })

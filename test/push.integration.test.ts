@@ -350,6 +350,24 @@ describe('a page of several hundred modules', () => {
     }
   })
 
+  it('stops pushing to a connection that keeps resetting pushes, and gives it preload links instead', async () => {
+    // 3 loads x ~455 resets would pass the ~1,000-reset burst after which nghttp2 ends the session
+    const resetting = new TestClient(t.origin)
+    resetting.session.on('stream', (stream) => stream.close(http2.constants.NGHTTP2_CANCEL))
+    const goaways: number[] = []
+    resetting.session.on('goaway', (code) => goaways.push(code))
+    try {
+      const pages = []
+      for (let i = 0; i < 3; i++) pages.push(await resetting.get('/', { accept: 'text/html' }))
+      for (const page of pages) expect(page.status).toBe(200)
+      expect(resetting.pushes.length).toBeLessThan(450)
+      expect(pages[2]!.body.toString()).toContain('<link rel="modulepreload"')
+      expect(goaways).toEqual([])
+    } finally {
+      await resetting.close()
+    }
+  })
+
   it('keeps serving when a client drops the connection mid-push', async () => {
     const dropping = new TestClient(t.origin)
     dropping.session.once('stream', () => dropping.session.destroy())

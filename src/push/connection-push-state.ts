@@ -1,8 +1,21 @@
 import type { Http2Session } from 'node:http2'
 
+/**
+ * After this many reset pushes a connection is treated as one that refuses push. A client that
+ * cancels what it is pushed gains nothing from more, and nghttp2 ends the whole session (GOAWAY
+ * INTERNAL_ERROR) once a client has reset about 1,000 streams in a burst.
+ */
+export const MAX_RESET_PUSHES = 200
+
 /** What one HTTP/2 connection has already been pushed: resource key → version (ETag). */
 export class ConnectionPushState {
   private readonly pushed = new Map<string, string>()
+  private resets = 0
+
+  /** True once the client reset so many pushes that pushing more would only cost it (and risk the session). */
+  get refusesPush(): boolean {
+    return this.resets >= MAX_RESET_PUSHES
+  }
 
   /** True when this exact version of the resource was already pushed on this connection. */
   has(key: string, version: string): boolean {
@@ -17,6 +30,7 @@ export class ConnectionPushState {
   /** Forgets a push the client did not take (reset stream), so a later page may push it again. */
   forget(key: string, version: string): void {
     if (this.pushed.get(key) === version) this.pushed.delete(key)
+    this.resets++
   }
 
   /** Number of resources remembered. */

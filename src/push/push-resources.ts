@@ -28,6 +28,29 @@ export interface PushStats {
   interrupted: boolean
 }
 
+/** The budget left for a page after an earlier round of its pushes. */
+export function remainingBudget(budget: PushBudget, spent: PushStats | undefined): PushBudget {
+  if (!spent) return budget
+  return { maxPushes: budget.maxPushes - spent.pushed, maxPushBytes: budget.maxPushBytes - spent.bytes }
+}
+
+/**
+ * One page's stats from two rounds over the same connection: the early round (the closure the
+ * page had at its last load) and the late one (the final HTML's), which finds the early pushes
+ * already done.
+ */
+export function mergePushStats(early: PushStats, late: PushStats): PushStats {
+  return {
+    pushed: early.pushed + late.pushed,
+    bytes: early.bytes + late.bytes,
+    alreadyPushed: Math.max(0, late.alreadyPushed - early.pushed),
+    overBudget: late.overBudget,
+    notOk: late.notOk,
+    failed: early.failed + late.failed,
+    interrupted: early.interrupted || late.interrupted,
+  }
+}
+
 /** Most push streams kept open at once: below the reserved-stream limit of nghttp2 clients (200). */
 export const MAX_PUSH_WINDOW = 100
 
@@ -67,7 +90,7 @@ export function pushResources(
       stats.bytes += resource.response.body.length
     }
   }
-  if (queue.length === 0) return Promise.resolve(stats)
+  if (queue.length === 0 || state.refusesPush) return Promise.resolve(stats)
 
   const window = pushWindow(stream.session?.remoteSettings.maxConcurrentStreams)
   if (window < 1) {
@@ -118,7 +141,7 @@ export function pushResources(
 
     const pump = () => {
       while (!settled && inFlight < window && next < queue.length) {
-        if (stream.closed || stream.destroyed || !stream.pushAllowed || stream.session?.destroyed) {
+        if (stream.closed || stream.destroyed || !stream.pushAllowed || stream.session?.destroyed || state.refusesPush) {
           finish(true)
           return
         }
