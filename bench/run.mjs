@@ -1,0 +1,373 @@
+// npm run bench [-- options]
+//
+// Time from navigation start to "every static module of the page has evaluated" (the page's
+// `globalThis.__appLoadedAt`), for six server configurations, three apps and three link latencies.
+// See bench/README.md for what each configuration is and how the figures are taken.
+//
+//   --modules N      generated app size (default 1000)
+//   --depth D        generated app import depth (default 10)
+//   --fanout F       generated app imports per module (default 3)
+//   --runs R         warm runs per configuration, after the cold one (default 5)
+//   --latency LIST   round-trip times in ms (default 0,20,100)
+//   --apps LIST      generated,lodash,playground (default all three)
+//   --pause MS       pause between two loads (default 1000)
+//   --quick          tiny generated app, 1 warm run, no added latency (CI; < 2 minutes)
+//   --name NAME      write bench/results/NAME.{md,json,svg} (default latest, or quick with --quick)
+//   --from-json FILE only re-render the table, chart (and README with --readme) from a results JSON
+//   --readme         also copy the table and chart into README.md's "## Performance" section
+//
+// Exits non-zero when any configuration failed to load.
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { prepareApp } from './lib/apps.mjs'
+import { startChild, tail } from './lib/child.mjs'
+import { Browser } from './lib/chromium.mjs'
+import { loopback, startLink, tunlinkUnavailable } from './lib/link.mjs'
+import { describeMachine } from './lib/proc.mjs'
+import { writeReports } from './lib/report.mjs'
+import { parsePluginLogs } from './lib/stats.mjs'
+import { BENCH, CACHE, REPO, importSupport } from './lib/support.mjs'
+
+const { values: argv } = parseArgs({
+  options: {
+    modules: { type: 'string' },
+    depth: { type: 'string' },
+    fanout: { type: 'string' },
+    runs: { type: 'string' },
+    latency: { type: 'string' },
+    apps: { type: 'string' },
+    pause: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    readme: { type: 'boolean', default: false },
+    name: { type: 'string' },
+    'from-json': { type: 'string' },
+  },
+})
+
+const quick = argv.quick
+const options = {
+  quick,
+  modules: Number(argv.modules ?? (quick ? 60 : 1000)),
+  depth: Number(argv.depth ?? (quick ? 5 : 10)),
+  fanout: Number(argv.fanout ?? 3),
+  runs: Number(argv.runs ?? (quick ? 1 : 5)),
+  latencies: (argv.latency ?? (quick ? '0' : '0,20,100')).split(',').map(Number),
+  apps: (argv.apps ?? (quick ? 'generated' : 'generated,lodash,playground')).split(',').map((s) => s.trim()).filter(Boolean),
+  pauseMs: Number(argv.pause ?? 1000),
+  loadTimeoutMs: quick ? 60_000 : 180_000,
+  name: argv.name ?? (quick ? 'quick' : 'latest'),
+}
+if (!/^[\w.-]+$/.test(options.name)) fail('--name takes a file name stem, e.g. --name playground-20ms')
+for (const [name, value] of Object.entries({ modules: options.modules, depth: options.depth, fanout: options.fanout, runs: options.runs })) {
+  if (!Number.isInteger(value) || value < 1) fail(`--${name} must be a positive integer`)
+}
+if (options.latencies.some((v) => !Number.isFinite(v) || v < 0)) fail('--latency takes round-trip times in ms, e.g. 0,20,100')
+
+/** The measured columns. Every one has its own server process (own cold start, own CPU account). */
+const COLUMNS = [
+  { id: 'chromium/vite-h1', client: 'chromium', server: 'vite-h1', config: 1, label: 'Vite dev, HTTP/1.1' },
+  { id: 'chromium/vite-h2', client: 'chromium', server: 'vite-h2', config: 2, label: 'Vite dev, HTTP/2' },
+  { id: 'chromium/plugin', client: 'chromium', server: 'plugin', config: 3, label: 'plugin, modulepreload' },
+  { id: 'chromium/preview', client: 'chromium', server: 'preview', config: 5, label: 'production bundle (vite preview, HTTP/2)' },
+  { id: 'chromium/floor', client: 'chromium', server: 'floor', config: 6, label: 'floor: in-memory replay, modulepreload' },
+  { id: 'push/vite-h2', client: 'push', server: 'vite-h2', config: 2, label: 'Vite dev, HTTP/2 (requests in waves)' },
+  { id: 'push/plugin', client: 'push', server: 'plugin', config: 4, label: 'plugin, push' },
+  { id: 'push/floor', client: 'push', server: 'floor', config: 6, label: 'floor: in-memory replay, push' },
+]
+const HOLD_CONNECTIONS = 10
+const RUN_ID = new Date().toISOString().replace(/[:.]/g, '-')
+const LOGS = path.join(CACHE, 'logs', RUN_ID)
+const CERT_DIR = path.join(CACHE, 'cert')
+
+function fail(message) {
+  process.stderr.write(`bench: ${message}\n`)
+  process.exit(2)
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const say = (message) => process.stderr.write(`${message}\n`)
+const fmt = (ms) => (ms === undefined ? '—' : `${Math.round(ms)} ms`)
+
+async function ensureCertificate() {
+  if (fs.existsSync(path.join(CERT_DIR, 'key.pem')) && fs.existsSync(path.join(CERT_DIR, 'cert.pem'))) return
+  try {
+    // the plugin's own generator (what it would create for itself)
+    const { loadOrCreateCertificate } = await import('../dist/tls/certificate-cache.js')
+    await loadOrCreateCertificate(CERT_DIR)
+  } catch {
+    fs.mkdirSync(CERT_DIR, { recursive: true })
+    const result = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', path.join(CERT_DIR, 'key.pem'), '-out', path.join(CERT_DIR, 'cert.pem')], { stdio: 'ignore' })
+    if (result.status !== 0) fail('could not create a certificate (neither dist/tls nor openssl worked); run `npm run build` first')
+  }
+}
+
+function appKey(app) {
+  return path.basename(app.root)
+}
+
+function serverOptions(app, kind, link) {
+  const key = appKey(app)
+  return {
+    kind,
+    root: app.root,
+    host: link.bindHost,
+    publicHost: link.publicHost,
+    certDir: CERT_DIR,
+    // dev configurations with the same Vite config share a dependency-optimizer cache (primed before timing)
+    cacheDir: path.join(CACHE, 'vite-cache', key, kind === 'plugin' ? 'plugin' : kind === 'preview' || kind === 'build' ? 'build' : 'vite'),
+    outDir: path.join(CACHE, 'builds', key),
+    input: app.input,
+    optimizeDeps: app.optimizeDeps,
+    recording: path.join(CACHE, 'recordings', `${key}.json`),
+  }
+}
+
+function startServer(app, kind, link, tag) {
+  return startChild(path.join(BENCH, 'serve.mjs'), [JSON.stringify(serverOptions(app, kind, link))], {
+    netns: link.serverNs,
+    execArgv: ['--expose-gc'],
+    env: { ...process.env, DEBUG: kind === 'plugin' ? 'vite-plugin-http2-push' : '', FORCE_COLOR: '0' },
+    logFile: path.join(LOGS, `${appKey(app)}-${tag}.log`),
+  })
+}
+
+function startPushClient(link, tag) {
+  return startChild(path.join(BENCH, 'client.mjs'), [], { netns: link.clientNs, logFile: path.join(LOGS, `push-client-${tag}.log`) })
+}
+
+/** `vite build` of each app (once per benchmark run) and, at loopback, a primed optimizer cache and the floor's recording. */
+async function prepare(app) {
+  const local = loopback()
+  say(`  ${app.name}: vite build`)
+  const build = await startServer(app, 'build', local, 'build')
+  await build.exited
+  if (!fs.existsSync(path.join(serverOptions(app, 'build', local).outDir, 'index.html'))) throw new Error(`vite build of ${app.name} wrote no index.html; see ${build.logFile}`)
+  const client = await startPushClient(local, `prepare-${app.name}`)
+  try {
+    for (const kind of ['vite-h2', 'plugin']) {
+      say(`  ${app.name}: priming the dependency optimizer cache (${kind})`)
+      const server = await startServer(app, kind, local, `prime-${kind}`)
+      try {
+        const load = await client.request('load', { origin: server.info.url, path: app.page, push: false, timeoutMs: 120_000 })
+        if (!load.ok) throw new Error(`priming ${kind} failed: ${load.error}`)
+        await sleep(1500)
+        if (kind === 'plugin') {
+          fs.mkdirSync(path.join(CACHE, 'recordings'), { recursive: true })
+          const recorded = await client.request('record', { origin: server.info.url, path: app.page, file: serverOptions(app, 'floor', local).recording })
+          say(`  ${app.name}: recorded ${recorded.resources} responses (${(recorded.bytes / 1024 / 1024).toFixed(1)} MB) for the floor`)
+        }
+      } finally {
+        await server.close()
+      }
+    }
+  } finally {
+    await client.close()
+  }
+}
+
+/** One app at one latency: start every column's server, then alternate the columns run by run. */
+async function runBlock({ app, link, browser, pushClient, results, figures }) {
+  const tag = `${link.rttMs}ms`
+  say(`\n${app.label} @ ${link.rttMs} ms RTT (${link.mechanism})`)
+  const servers = new Map()
+  try {
+    await Promise.all(
+      COLUMNS.map(async (column) => {
+        const server = await startServer(app, column.server, link, `${tag}-${column.id.replace('/', '-')}`)
+        const origin = await link.wrap(server.info.url)
+        servers.set(column.id, { server, origin })
+      }),
+    )
+    const startup = await waitUntilIdle(servers)
+    const floorUrl = new URL(servers.get('push/floor').origin)
+    const rtt = await pushClient.request('rtt', { host: floorUrl.hostname, port: Number(floorUrl.port) })
+    link.measured.push(rtt.medianMs)
+    say(`  TCP connect round trip: ${rtt.medianMs.toFixed(1)} ms`)
+    for (let run = 0; run <= options.runs; run++) {
+      for (const column of COLUMNS) {
+        const { server, origin } = servers.get(column.id)
+        const before = await server.request('stats')
+        let result
+        if (column.client === 'chromium') {
+          result = await browser.load(`${origin}${app.page}`, { timeoutMs: options.loadTimeoutMs }).catch((error) => ({ ok: false, error: error.message }))
+        } else {
+          result = await pushClient.request('load', { origin, path: app.page, push: true, timeoutMs: options.loadTimeoutMs }, options.loadTimeoutMs + 30_000)
+            .catch((error) => ({ ok: false, error: error.message }))
+        }
+        await sleep(options.pauseMs)
+        const after = await server.request('stats')
+        const plugin = parsePluginLogs(after.logs)
+        const record = {
+          app: app.name,
+          rttMs: link.rttMs,
+          client: column.client,
+          column: column.id,
+          config: column.config,
+          run,
+          cold: run === 0,
+          ...result,
+          serverCpuMs: after.cpuMs - before.cpuMs,
+          ...(run === 0 ? { serverStartup: startup.get(column.id) } : {}),
+          pluginLog: plugin.pages[0],
+          closureSize: plugin.closures[0],
+        }
+        results.push(record)
+        if (result.reloads > 0) say(`  (the page reloaded itself ${result.reloads}×: timed from the first navigation)`)
+        const extra = column.client === 'push' ? ` waves ${result.waves ?? '?'} pushed ${result.fromPush ?? '?'} requested ${result.requested ?? '?'}` : ` requests ${result.resources ?? '?'}`
+        say(`  ${run === 0 ? 'cold' : `run ${run}`} ${column.id.padEnd(18)} ${result.ok ? fmt(result.ms).padStart(9) : `FAILED: ${result.error}`}  server CPU ${fmt(record.serverCpuMs)}${result.browserCpuMs !== undefined ? `, browser CPU ${fmt(result.browserCpuMs)}` : ''}${extra}${plugin.pages[0] ? `  | ${plugin.pages[0].line.replace(/^.*\] /, '')}` : ''}`)
+      }
+    }
+    if (link.rttMs === 0) figures.push(await memoryPerConnection(app, servers.get('push/plugin'), pushClient))
+  } finally {
+    await Promise.all([...servers.values()].map(({ server }) => server.close()))
+  }
+}
+
+/**
+ * Waits until every server of the block is idle (under 5% of a core for 1 s): Vite's own start-up
+ * work and the plugin's closure warm-up must not run during another column's (cold) load.
+ * Returns each server's CPU from process start to idle, and the plugin's warm-up line.
+ */
+async function waitUntilIdle(servers, { timeoutMs = 90_000 } = {}) {
+  const started = Date.now()
+  const startup = new Map()
+  for (const [id] of servers) startup.set(id, { logs: [] })
+  let previous
+  while (true) {
+    const now = new Map()
+    for (const [id, { server }] of servers) {
+      const stats = await server.request('stats')
+      startup.get(id).logs.push(...stats.logs)
+      startup.get(id).cpuMs = stats.cpuMs
+      now.set(id, stats.cpuMs)
+    }
+    if (previous && [...now].every(([id, cpu]) => cpu - previous.get(id) < 50)) break
+    if (Date.now() - started > timeoutMs) {
+      say(`  servers still busy after ${timeoutMs / 1000} s; starting anyway`)
+      break
+    }
+    previous = now
+    await sleep(1000)
+  }
+  const result = new Map()
+  for (const [id, { logs, cpuMs }] of startup) {
+    const warm = logs.map((line) => /warmed (\d+) responses in (\d+) ms/.exec(line)).find(Boolean)
+    result.set(id, { cpuMs, warmup: warm ? { responses: Number(warm[1]), ms: Number(warm[2]) } : undefined })
+  }
+  const plugin = result.get('chromium/plugin')
+  say(`  servers idle after ${((Date.now() - started) / 1000).toFixed(1)} s; start-up CPU: Vite h2 ${fmt(result.get('chromium/vite-h2')?.cpuMs)}, plugin ${fmt(plugin?.cpuMs)}${plugin?.warmup ? ` (warmed ${plugin.warmup.responses} responses in ${plugin.warmup.ms} ms)` : ''}`)
+  return result
+}
+
+/** Memory the plugin server holds per open connection that loaded the page (push client). */
+async function memoryPerConnection(app, { server, origin }, pushClient) {
+  const used = (stats) => stats.memory.heapUsed + stats.memory.external
+  const base = await server.request('stats', { gc: true })
+  await pushClient.request('hold', { origin, path: app.page, count: HOLD_CONNECTIONS })
+  await sleep(500)
+  const holding = await server.request('stats', { gc: true })
+  await pushClient.request('release')
+  await sleep(1000)
+  const released = await server.request('stats', { gc: true })
+  const figure = {
+    app: app.name,
+    connections: HOLD_CONNECTIONS,
+    bytesPerConnection: (used(holding) - used(released)) / HOLD_CONNECTIONS,
+    rssPerConnection: (holding.memory.rss - released.memory.rss) / HOLD_CONNECTIONS,
+    heapBase: used(base),
+    apiHolding: holding.api,
+    apiReleased: released.api,
+    rememberedPerConnection: holding.api ? holding.api.rememberedPushCount / Math.max(1, holding.api.connectionCount) : undefined,
+  }
+  say(`  memory: ${(figure.bytesPerConnection / 1024).toFixed(0)} kB heap+external per connection; ${JSON.stringify(holding.api)} while holding ${HOLD_CONNECTIONS}, ${JSON.stringify(released.api)} after closing`)
+  return figure
+}
+
+async function main() {
+  if (argv['from-json']) {
+    const saved = JSON.parse(fs.readFileSync(argv['from-json'], 'utf8'))
+    const { files } = writeReports({ meta: saved.meta, results: saved.runs, figures: saved.serverFigures, name: options.name, readme: argv.readme })
+    say(`re-rendered ${files.map((f) => path.relative(REPO, f)).join(', ')}`)
+    return
+  }
+  const started = Date.now()
+  if (!fs.existsSync(path.join(REPO, 'dist/index.js'))) fail('dist/ is missing: run `npm run build` (npm run bench does it)')
+  const { chromiumPath, chromiumAvailable, CHROMIUM_ARGS } = await importSupport('chromium')
+  if (!chromiumAvailable()) fail(`Chromium not found at ${chromiumPath()} (apt-get install chromium, or set CHROMIUM_PATH)`)
+  await ensureCertificate()
+  const latencyNote = options.latencies.some((rtt) => rtt > 0) ? tunlinkUnavailable() : undefined
+  say(`bench: apps ${options.apps.join(', ')}; RTT ${options.latencies.join(', ')} ms; ${options.runs} warm runs + 1 cold; logs in ${path.relative(REPO, LOGS)}`)
+  if (latencyNote) say(`bench: no tunlink (${latencyNote}); latency comes from a delaying TCP proxy`)
+
+  const apps = []
+  say('\nPreparing apps')
+  for (const name of options.apps) {
+    const app = await prepareApp(name, options)
+    await prepare(app)
+    apps.push(app)
+  }
+
+  const results = []
+  const figures = []
+  const links = []
+  let chromiumVersion
+  for (const rttMs of options.latencies) {
+    const link = rttMs === 0 ? loopback() : await startLink(rttMs, path.join(LOGS, `link-${rttMs}ms.log`))
+    link.measured = []
+    links.push({ rttMs, mechanism: link.mechanism, script: link.script, reason: link.reason, measured: link.measured })
+    let browser
+    let pushClient
+    try {
+      browser = await Browser.launch({ chromiumPath: chromiumPath(), chromiumArgs: CHROMIUM_ARGS, netns: link.clientNs, logFile: path.join(LOGS, `chromium-${rttMs}ms.log`) })
+      chromiumVersion = browser.version
+      await browser.load('data:text/html,<script>globalThis.__appLoadedAt=performance.now();document.documentElement.dataset.loaded="true"</script>')
+      pushClient = await startPushClient(link, `${rttMs}ms`)
+      for (const app of apps) await runBlock({ app, link, browser, pushClient, results, figures })
+    } finally {
+      await pushClient?.close()
+      await browser?.close()
+      await link.stop()
+    }
+  }
+
+  for (const link of links) {
+    link.measuredRttMs = link.measured.length ? Math.round(link.measured.sort((a, b) => a - b)[link.measured.length >> 1] * 10) / 10 : undefined
+    delete link.measured
+  }
+  const git = (args) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' }).stdout?.trim()
+  const meta = {
+    git: { commit: git(['rev-parse', '--short', 'HEAD']), srcChanged: Boolean(git(['status', '--porcelain', '--', 'src'])) },
+    date: new Date().toISOString(),
+    durationS: Math.round((Date.now() - started) / 1000),
+    machine: { ...describeMachine(), chromium: chromiumVersion, vite: JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules/vite/package.json'), 'utf8')).version },
+    options,
+    apps: apps.map(({ name, label }) => ({ name, label })),
+    columns: COLUMNS,
+    links,
+    logs: path.relative(REPO, LOGS),
+  }
+  const { markdown, files } = writeReports({ meta, results, figures, name: options.name, readme: argv.readme })
+  process.stdout.write(`\n${markdown}\n`)
+  say(`wrote ${files.map((f) => path.relative(REPO, f)).join(', ')} in ${meta.durationS} s`)
+  const failed = results.filter((r) => !r.ok)
+  if (failed.length > 0) {
+    say(`\n${failed.length} load(s) FAILED:`)
+    for (const r of failed) say(`  ${r.app} @ ${r.rttMs} ms ${r.column} run ${r.run}: ${r.error}`)
+    process.exitCode = 1
+  }
+  const missing = COLUMNS.flatMap((c) => apps.flatMap((a) => options.latencies.filter((rtt) => !results.some((r) => r.ok && r.column === c.id && r.app === a.name && r.rttMs === rtt)).map((rtt) => `${a.name} @ ${rtt} ms ${c.id}`)))
+  if (missing.length > 0) {
+    say(`configurations that never loaded: ${missing.join('; ')}`)
+    process.exitCode = 1
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${error?.stack ?? error}\n`)
+  const logs = fs.existsSync(LOGS) ? fs.readdirSync(LOGS) : []
+  for (const file of logs.slice(-3)) process.stderr.write(`--- ${file}\n${tail(path.join(LOGS, file))}\n`)
+  process.exit(1)
+})
