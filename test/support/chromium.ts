@@ -34,12 +34,15 @@ export function chromiumAvailable(): boolean {
 
 /** The nghttp executable: `$NGHTTP_PATH`, else the first `nghttp` on `$PATH`; undefined when there is none. */
 export function nghttpPath(): string | undefined {
-  if (process.env.NGHTTP_PATH !== undefined) {
-    return isExecutable(process.env.NGHTTP_PATH) ? process.env.NGHTTP_PATH : undefined
-  }
+  return findExecutable('nghttp', process.env.NGHTTP_PATH)
+}
+
+/** `override` when it is set (and executable), else the first `name` on `$PATH`; undefined when there is none. */
+export function findExecutable(name: string, override: string | undefined): string | undefined {
+  if (override !== undefined) return isExecutable(override) ? override : undefined
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue
-    const candidate = path.join(dir, 'nghttp')
+    const candidate = path.join(dir, name)
     if (isExecutable(candidate)) return candidate
   }
   return undefined

@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process'
-import fs from 'node:fs'
-import path from 'node:path'
-import { isCi } from './chromium.js'
+import { findExecutable, isCi } from './chromium.js'
 
 /**
  * h2load (nghttp2's HTTP/2 benchmarking tool, Debian package nghttp2-client), with the same
@@ -12,13 +10,7 @@ import { isCi } from './chromium.js'
 
 /** The h2load executable: `$H2LOAD_PATH`, else the first `h2load` on `$PATH`; undefined when there is none. */
 export function h2loadPath(): string | undefined {
-  if (process.env.H2LOAD_PATH !== undefined) return isExecutable(process.env.H2LOAD_PATH) ? process.env.H2LOAD_PATH : undefined
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue
-    const candidate = path.join(dir, 'h2load')
-    if (isExecutable(candidate)) return candidate
-  }
-  return undefined
+  return findExecutable('h2load', process.env.H2LOAD_PATH)
 }
 
 /**
@@ -84,11 +76,3 @@ export function runH2load(args: string[], timeoutMs: number): Promise<H2loadResu
   })
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK)
-    return fs.statSync(file).isFile()
-  } catch {
-    return false
-  }
-}
