@@ -43,7 +43,16 @@ for (const major of majors) {
   const manifest = path.join(dir, 'package.json')
   if (!fs.existsSync(manifest)) fs.writeFileSync(manifest, '{ "private": true }\n')
   if (!process.env.VITE_COMPAT_SKIP_INSTALL) {
-    const status = run(npm, ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', dir, `vite@${major}`])
+    const status = run(npm, [
+      'install',
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--prefix',
+      dir,
+      `vite@${major}`,
+    ])
     if (status !== 0) {
       row.result = 'FAIL (install)'
       continue
@@ -63,7 +72,14 @@ for (const major of majors) {
   fs.rmSync(report, { force: true })
   const status = run(
     process.execPath,
-    [path.join(repo, 'node_modules/vitest/vitest.mjs'), 'run', ...suites, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+    [
+      path.join(repo, 'node_modules/vitest/vitest.mjs'),
+      'run',
+      ...suites,
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+    ],
     { env: { ...process.env, VITE_COMPAT_DIR: dir, VITE_COMPAT_VERSION: row.version } },
   )
   if (fs.existsSync(report)) {

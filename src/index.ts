@@ -63,11 +63,23 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
     async configureServer(server: ViteDevServer) {
       await lexerReady()
       const debug = createDebug((message) => config.logger.info(message, { timestamp: true }))
-      const served = new ServedGraph(createViteRenderer(server), createViteFreshnessOracle(server), MAX_CACHED_BYTES, debug)
+      const served = new ServedGraph(
+        createViteRenderer(server),
+        createViteFreshnessOracle(server),
+        MAX_CACHED_BYTES,
+        debug,
+      )
       graph = served
       const knownPages = new KnownPages()
       server.middlewares.use(
-        createPageMiddleware({ graph: served, connections, options: resolved, logger: config.logger, debug, knownPages }),
+        createPageMiddleware({
+          graph: served,
+          connections,
+          options: resolved,
+          logger: config.logger,
+          debug,
+          knownPages,
+        }),
       )
       if (resolved.warmup && resolved.mode !== 'off') {
         const warm = () => {

@@ -69,7 +69,16 @@ export interface ResolvedOptions {
   log: boolean
 }
 
-const KNOWN_OPTIONS = new Set(['mode', 'earlyHints', 'certDir', 'dynamicImports', 'maxPushes', 'maxPushBytes', 'warmup', 'log'])
+const KNOWN_OPTIONS = new Set([
+  'mode',
+  'earlyHints',
+  'certDir',
+  'dynamicImports',
+  'maxPushes',
+  'maxPushBytes',
+  'warmup',
+  'log',
+])
 
 /** Validates user options and fills defaults; throws an Error naming the bad option and the fix. */
 export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): ResolvedOptions {
@@ -119,7 +128,8 @@ const MODES: readonly DeliveryMode[] = ['auto', 'push', 'preload', 'off']
 function optionalMode(options: Record<string, unknown>): DeliveryMode {
   const value = options.mode
   if (value === undefined) return 'auto'
-  if (!MODES.includes(value as DeliveryMode)) throw optionError('mode', `must be one of ${MODES.map((m) => `'${m}'`).join(', ')}`, value)
+  if (!MODES.includes(value as DeliveryMode))
+    throw optionError('mode', `must be one of ${MODES.map((m) => `'${m}'`).join(', ')}`, value)
   return value as DeliveryMode
 }
 
@@ -133,7 +143,12 @@ function optionalBoolean(options: Record<string, unknown>, name: string, fallbac
 function optionalBudget(options: Record<string, unknown>, name: string, fallback: number): number {
   const value = options[name]
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!Number.isInteger(value) && value !== Infinity)) {
+  if (
+    typeof value !== 'number' ||
+    Number.isNaN(value) ||
+    value < 0 ||
+    (!Number.isInteger(value) && value !== Infinity)
+  ) {
     throw optionError(name, 'must be a whole number >= 0 (0 disables pushing; Infinity removes the limit)', value)
   }
   return value

@@ -55,37 +55,49 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
     const pushContext = { budget: context.options, authority: authorityOf(req), debug: context.debug }
     // While Vite transforms the HTML, already promise what the page had at its last load, if all
     // of it is cached and current; the final HTML's closure then adds only what differs.
-    const knownClosure = pushState && context.graph.cachedClosure(knownPages.get(pageUrl) ?? [], context.options.dynamicImports)
+    const knownClosure =
+      pushState && context.graph.cachedClosure(knownPages.get(pageUrl) ?? [], context.options.dynamicImports)
     const earlyPush =
       delivery.pushStream && pushState && knownClosure?.length
         ? pushResources(delivery.pushStream, knownClosure, pushState, pushContext)
         : undefined
-    interceptHtmlEnd(res, async (html) => {
-      const started = performance.now()
-      const page = extractPageEntries(html, pageUrl)
-      knownPages.remember(pageUrl, page.entries)
-      const closure = await context.graph.closure(page.entries, context.options.dynamicImports)
-      const closureMs = performance.now() - started
-      const parts: string[] = []
-      let finalHtml = html
-      if (delivery.preload) {
-        const edited = insertModulePreloads(html, page, preloadableModules(closure))
-        finalHtml = edited.html
-        parts.push(`${edited.added} modulepreload links`)
-      }
-      if (delivery.pushStream && pushState && !res.writableEnded) {
-        const early = await earlyPush
-        const budget = remainingBudget(context.options, early)
-        const late = await pushResources(delivery.pushStream, closure, pushState, { ...pushContext, budget })
-        parts.push(describePushes(early ? mergePushStats(early, late) : late))
-      }
-      const ms = performance.now() - started
-      context.debug?.(`${pageUrl}: ${page.entries.length} entries, closure of ${closure.length} in ${closureMs.toFixed(1)} ms`)
-      if (context.options.log) context.logger.info(`[${PLUGIN_NAME}] ${pageUrl}: ${parts.join('; ')}, ${Math.round(ms)} ms`, { timestamp: true })
-      return finalHtml
-    }, (error) => {
-      context.logger.warn(`[${PLUGIN_NAME}] could not prepare ${pageUrl}, served it as is: ${(error as Error).message}`)
-    })
+    interceptHtmlEnd(
+      res,
+      async (html) => {
+        const started = performance.now()
+        const page = extractPageEntries(html, pageUrl)
+        knownPages.remember(pageUrl, page.entries)
+        const closure = await context.graph.closure(page.entries, context.options.dynamicImports)
+        const closureMs = performance.now() - started
+        const parts: string[] = []
+        let finalHtml = html
+        if (delivery.preload) {
+          const edited = insertModulePreloads(html, page, preloadableModules(closure))
+          finalHtml = edited.html
+          parts.push(`${edited.added} modulepreload links`)
+        }
+        if (delivery.pushStream && pushState && !res.writableEnded) {
+          const early = await earlyPush
+          const budget = remainingBudget(context.options, early)
+          const late = await pushResources(delivery.pushStream, closure, pushState, { ...pushContext, budget })
+          parts.push(describePushes(early ? mergePushStats(early, late) : late))
+        }
+        const ms = performance.now() - started
+        context.debug?.(
+          `${pageUrl}: ${page.entries.length} entries, closure of ${closure.length} in ${closureMs.toFixed(1)} ms`,
+        )
+        if (context.options.log)
+          context.logger.info(`[${PLUGIN_NAME}] ${pageUrl}: ${parts.join('; ')}, ${Math.round(ms)} ms`, {
+            timestamp: true,
+          })
+        return finalHtml
+      },
+      (error) => {
+        context.logger.warn(
+          `[${PLUGIN_NAME}] could not prepare ${pageUrl}, served it as is: ${(error as Error).message}`,
+        )
+      },
+    )
     next()
   }
 }
@@ -149,7 +161,8 @@ function interceptHtmlEnd(
         },
       )
       .then((body) => {
-        if (!res.writableEnded && !res.destroyed) originalEnd.call(res, body, typeof encoding === 'function' ? undefined : encoding, callback)
+        if (!res.writableEnded && !res.destroyed)
+          originalEnd.call(res, body, typeof encoding === 'function' ? undefined : encoding, callback)
       })
     return res
   }

@@ -13,7 +13,10 @@ import { extractPageEntries, type PageEntry } from './html/page-entries.js'
 export async function findHtmlPages(config: ResolvedConfig): Promise<Array<{ file: string; url: string }>> {
   const buildOptions = config.build as { rollupOptions?: { input?: unknown }; rolldownOptions?: { input?: unknown } }
   const input = buildOptions.rolldownOptions?.input ?? buildOptions.rollupOptions?.input
-  const candidates = [path.join(config.root, 'index.html'), ...inputFiles(input).map((file) => path.resolve(config.root, file))]
+  const candidates = [
+    path.join(config.root, 'index.html'),
+    ...inputFiles(input).map((file) => path.resolve(config.root, file)),
+  ]
   const pages: Array<{ file: string; url: string }> = []
   const seen = new Set<string>()
   for (const file of candidates) {
@@ -38,7 +41,8 @@ export async function transformPage(server: ViteDevServer, page: { file: string;
 function inputFiles(input: unknown): string[] {
   if (typeof input === 'string') return [input]
   if (Array.isArray(input)) return input.filter((item): item is string => typeof item === 'string')
-  if (input && typeof input === 'object') return Object.values(input).filter((item): item is string => typeof item === 'string')
+  if (input && typeof input === 'object')
+    return Object.values(input).filter((item): item is string => typeof item === 'string')
   return []
 }
 

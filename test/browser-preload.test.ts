@@ -41,7 +41,9 @@ async function loadAndClassify(browser: Browser, url: string): Promise<ModuleReq
     })
     page.on('pageerror', (error) => errors.push(error.message))
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: LOAD_TIMEOUT })
-    await page.waitForFunction(() => document.documentElement.dataset.loaded === 'true', undefined, { timeout: LOAD_TIMEOUT })
+    await page.waitForFunction(() => document.documentElement.dataset.loaded === 'true', undefined, {
+      timeout: LOAD_TIMEOUT,
+    })
     return { byInitiator, total, errors }
   } finally {
     await context.close()
@@ -149,7 +151,10 @@ if (import.meta.hot) import.meta.hot.accept('./label.js', (mod) => render(mod.la
 document.documentElement.dataset.loaded = 'true'
 `,
     )
-    fs.writeFileSync(path.join(dir, 'src/label.js'), `import { word } from './word.js'\nexport const label = 'before ' + word\n`)
+    fs.writeFileSync(
+      path.join(dir, 'src/label.js'),
+      `import { word } from './word.js'\nexport const label = 'before ' + word\n`,
+    )
     fs.writeFileSync(path.join(dir, 'src/word.js'), `export const word = 'word'\n`)
     server = await createServer({
       root: dir,
@@ -182,7 +187,10 @@ document.documentElement.dataset.loaded = 'true'
         await page.goto(`${origin}/`)
         await page.waitForFunction(() => document.querySelector('#app')?.textContent === 'before word')
         await expect.poll(() => hmrConnected, { timeout: 20_000 }).toBe(true)
-        fs.writeFileSync(path.join(dir, 'src/label.js'), `import { word } from './word.js'\nexport const label = 'after ' + word\n`)
+        fs.writeFileSync(
+          path.join(dir, 'src/label.js'),
+          `import { word } from './word.js'\nexport const label = 'after ' + word\n`,
+        )
         await page.waitForFunction(() => document.querySelector('#app')?.textContent === 'after word', undefined, {
           timeout: 20_000,
         })
@@ -194,7 +202,9 @@ document.documentElement.dataset.loaded = 'true'
         const labelUrl = preloads.find((url) => url.startsWith('/src/label.js'))
         expect(labelUrl, html).toBeDefined()
         expect(preloads).toContain('/src/word.js')
-        expect(await (await page.request.get(`${origin}${labelUrl!.replace(/&amp;/g, '&')}`)).text()).toContain("'after '")
+        expect(await (await page.request.get(`${origin}${labelUrl!.replace(/&amp;/g, '&')}`)).text()).toContain(
+          "'after '",
+        )
         await page.reload()
         await page.waitForFunction(() => document.querySelector('#app')?.textContent === 'after word')
         expect(errors).toEqual([])

@@ -57,7 +57,9 @@ async function visit(browser: Browser, url: string): Promise<Visit> {
         badResponses.push(`${response.status} ${response.url}`)
       }
     })
-    cdp.on('Network.loadingFailed', (event) => failedRequests.push(`${event.type} ${event.errorText} (${event.requestId})`))
+    cdp.on('Network.loadingFailed', (event) =>
+      failedRequests.push(`${event.type} ${event.errorText} (${event.requestId})`),
+    )
     await cdp.send('Network.enable')
 
     page.on('console', (message) => {

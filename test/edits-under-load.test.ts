@@ -39,7 +39,8 @@ const CLIENTS = 4
 
 const stripTimestamps = (text: string) => text.replace(/\?t=\d+&/g, '?').replace(/[?&]t=\d+/g, '')
 /** A module's code up to import timestamps (and its inline source map, whose columns move with them). */
-const codeUpToTimestamps = (body: Buffer) => stripTimestamps(body.toString().replace(/\n\/\/# sourceMappingURL=data:[^\n]*/g, ''))
+const codeUpToTimestamps = (body: Buffer) =>
+  stripTimestamps(body.toString().replace(/\n\/\/# sourceMappingURL=data:[^\n]*/g, ''))
 const versionOf = (body: Buffer) => Number(/export const editVersion = (\d+);/.exec(body.toString())?.[1] ?? NaN)
 const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
 
@@ -110,7 +111,10 @@ describe('edits saved while push clients load the page', () => {
       writeVersion(url, 0)
     }
     const main = path.join(dir, 'src/main.js')
-    fs.writeFileSync(main, `${fs.readFileSync(main, 'utf8')}import { editVersion as routesVersion } from 'virtual:routes';\nglobalThis.routesVersion = routesVersion;\n`)
+    fs.writeFileSync(
+      main,
+      `${fs.readFileSync(main, 'utf8')}import { editVersion as routesVersion } from 'virtual:routes';\nglobalThis.routesVersion = routesVersion;\n`,
+    )
     edited.set(ROUTES_URL, undefined)
     t = await startTestServer(dir, {}, { plugins: [routes.plugin] })
     const crawler = new TestClient(t.origin, { enablePush: false })
@@ -187,13 +191,17 @@ describe('edits saved while push clients load the page', () => {
         if (edited.has(module)) {
           const version = versionOf(response.body)
           if (Number.isNaN(version)) {
-            violations.push(`push ${push.key} holds no version: ${JSON.stringify(response.body.toString().slice(0, 200))}`)
+            violations.push(
+              `push ${push.key} holds no version: ${JSON.stringify(response.body.toString().slice(0, 200))}`,
+            )
             continue
           }
           pushedEdited.push({ module, version, body: response.body, key: push.key })
           const floor = newestGetBefore(module, requestedAt)
           if (version < floor) {
-            violations.push(`stale push: ${push.key} at version ${version}, but a GET returned version ${floor} before the page was requested`)
+            violations.push(
+              `stale push: ${push.key} at version ${version}, but a GET returned version ${floor} before the page was requested`,
+            )
           }
         } else {
           const before = baseline.get(stripTimestamps(push.key))
@@ -232,11 +240,18 @@ describe('edits saved while push clients load the page', () => {
       await new Promise((resolve) => setTimeout(resolve, EDIT_INTERVAL_MS))
     }
     const lastVersion = new Map(
-      modules.map((module, index) => [module, Math.max(...Array.from({ length: EDITS }, (_, i) => i + 1).filter((v) => v % modules.length === index))]),
+      modules.map((module, index) => [
+        module,
+        Math.max(...Array.from({ length: EDITS }, (_, i) => i + 1).filter((v) => v % modules.length === index)),
+      ]),
     )
 
     // wait until a GET serves every final version, then stop the loops
-    await waitFor(() => modules.every((module) => newestGetBefore(module, Infinity) === lastVersion.get(module)), 10_000, 'Vite to serve the last edits')
+    await waitFor(
+      () => modules.every((module) => newestGetBefore(module, Infinity) === lastVersion.get(module)),
+      10_000,
+      'Vite to serve the last edits',
+    )
     editsDone = true
     await Promise.all([polling, ...workers])
     await new Promise((resolve) => setTimeout(resolve, 300))
@@ -273,13 +288,18 @@ describe('edits saved while push clients load the page', () => {
       .filter(([key, response]) => !old.held.get(key)?.body.equals(response.body))
       .map(([key]) => key)
       .sort()
-    for (const module of modules) expect(changed.some((key) => stripTimestamps(key) === module), module).toBe(true)
+    for (const module of modules)
+      expect(
+        changed.some((key) => stripTimestamps(key) === module),
+        module,
+      ).toBe(true)
     expect(changed.length).toBeLessThan(now.size)
     const reload = await old.loadPage('/')
     expect(reload.pushesReceived.map((push) => push.key).sort()).toEqual(changed)
     expect(reload.requested.size).toBe(0)
     await expectPushesIdenticalToGets(t.origin, reload.pushesReceived)
-    for (const [key, response] of reload.closure) expect(response.body.equals(now.get(key)!.body), `old connection has ${key} current`).toBe(true)
+    for (const [key, response] of reload.closure)
+      expect(response.body.equals(now.get(key)!.body), `old connection has ${key} current`).toBe(true)
     await old.close()
 
     // 4. the connections that were loading during the edits reload: everything current
@@ -301,7 +321,11 @@ describe('edits saved while push clients load the page', () => {
       writeVersion(module, version)
       const check = new TestClient(t.origin, { enablePush: false })
       try {
-        await waitFor(async () => versionOf((await check.get(module, SCRIPT)).body) === version, 10_000, `${id} to be served`)
+        await waitFor(
+          async () => versionOf((await check.get(module, SCRIPT)).body) === version,
+          10_000,
+          `${id} to be served`,
+        )
         getBodies.set(id, [(await check.get(module, SCRIPT)).body])
       } finally {
         await check.close()
@@ -309,7 +333,8 @@ describe('edits saved while push clients load the page', () => {
     }
     for (const push of pushedEdited) {
       const id = `${push.module}@${push.version}`
-      if (!getBodies.get(id)![0]!.equals(push.body)) violations.push(`push ${push.key} (version ${push.version}) differs from a GET of that version`)
+      if (!getBodies.get(id)![0]!.equals(push.body))
+        violations.push(`push ${push.key} (version ${push.version}) differs from a GET of that version`)
     }
 
     const refreshedEdited = pushedEdited.filter((push) => push.version > 0).length
@@ -365,8 +390,14 @@ describe('a module invalidated while another page load is still rendering it', (
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-invalidate-'))
     fs.mkdirSync(path.join(dir, 'src'))
-    fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><html><head></head><body><script type="module" src="/src/main.js"></script></body></html>\n')
-    fs.writeFileSync(path.join(dir, 'src/main.js'), "import { editVersion } from 'virtual:routes'\nexport const shown = editVersion\n")
+    fs.writeFileSync(
+      path.join(dir, 'index.html'),
+      '<!doctype html><html><head></head><body><script type="module" src="/src/main.js"></script></body></html>\n',
+    )
+    fs.writeFileSync(
+      path.join(dir, 'src/main.js'),
+      "import { editVersion } from 'virtual:routes'\nexport const shown = editVersion\n",
+    )
     t = await startTestServer(dir, {}, { plugins: [routes.plugin] })
   })
   afterAll(async () => {

@@ -90,27 +90,30 @@ describe('faulty clients against a page of ~400 modules', () => {
   it.each([
     ['CANCEL', http2.constants.NGHTTP2_CANCEL],
     ['REFUSED_STREAM', http2.constants.NGHTTP2_REFUSED_STREAM],
-  ])('a client that resets every push with %s gets its page; others are served meanwhile and after', async (_name, code) => {
-    const logsBefore = t.logs.length
-    const resetting = new RawPushClient(t.origin, { onPush: (push) => push.stream.close(code) })
-    try {
-      const [html] = await Promise.all([readToEnd(resetting.requestPage('/')), healthyLoad()])
-      expect(html).toBeDefined()
-      expectPageOrCutOff(html)
-      expect(resetting.pushes.length).toBeGreaterThan(0)
-      // the same connection asks again and resets again: still its page
-      const again = await readToEnd(resetting.requestPage('/'))
-      expect(again).toBeDefined()
-      expectPageOrCutOff(again)
-    } finally {
-      // (a Node client that refused pushes with REFUSED_STREAM keeps a few of them open, so a
-      // graceful close may never finish: close() destroys the session after a second)
-      await resetting.close(1000)
-    }
-    const lines = t.logs.slice(logsBefore).filter((line) => PAGE_LOG.test(line))
-    expect(lines.length).toBeGreaterThanOrEqual(3)
-    await healthyLoad()
-  })
+  ])(
+    'a client that resets every push with %s gets its page; others are served meanwhile and after',
+    async (_name, code) => {
+      const logsBefore = t.logs.length
+      const resetting = new RawPushClient(t.origin, { onPush: (push) => push.stream.close(code) })
+      try {
+        const [html] = await Promise.all([readToEnd(resetting.requestPage('/')), healthyLoad()])
+        expect(html).toBeDefined()
+        expectPageOrCutOff(html)
+        expect(resetting.pushes.length).toBeGreaterThan(0)
+        // the same connection asks again and resets again: still its page
+        const again = await readToEnd(resetting.requestPage('/'))
+        expect(again).toBeDefined()
+        expectPageOrCutOff(again)
+      } finally {
+        // (a Node client that refused pushes with REFUSED_STREAM keeps a few of them open, so a
+        // graceful close may never finish: close() destroys the session after a second)
+        await resetting.close(1000)
+      }
+      const lines = t.logs.slice(logsBefore).filter((line) => PAGE_LOG.test(line))
+      expect(lines.length).toBeGreaterThanOrEqual(3)
+      await healthyLoad()
+    },
+  )
 
   it('pushes a client reset are pushed again on its next load, which then completes by push or GET', async () => {
     // resets the first 100 pushes, then behaves: the next load on the connection must still get everything
@@ -133,7 +136,9 @@ describe('faulty clients against a page of ~400 modules', () => {
       expect([...load.closure.keys()].sort()).toEqual([...reference.keys()].sort())
       for (const [key, response] of load.closure) expectAsGet(key, response)
       await expectPushesAsGets(load.pushesReceived)
-      console.log(`[faults] after 100 resets: ${load.pushesReceived.length} pushed again, ${load.requested.size} requested, ${load.fromPush.size} from push`)
+      console.log(
+        `[faults] after 100 resets: ${load.pushesReceived.length} pushed again, ${load.requested.size} requested, ${load.fromPush.size} from push`,
+      )
       // what the client reset was not lost for good: pushed again, or requested
       expect(load.fromPush.size + load.requested.size).toBe(load.closure.size)
     } finally {
@@ -227,7 +232,9 @@ describe('faulty clients against a page of ~400 modules', () => {
           const style = key.startsWith('style:')
           const stream = slow.session.request({
             ':path': style ? key.slice('style:'.length) : key,
-            ...(style ? { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' } : { accept: '*/*', 'sec-fetch-dest': 'script' }),
+            ...(style
+              ? { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
+              : { accept: '*/*', 'sec-fetch-dest': 'script' }),
           })
           return readToEnd(stream)
         }),

@@ -83,7 +83,13 @@ describe('ServedGraph.closure', () => {
       '/d.js': ``,
       '/other.js': `import '/d.js'`,
     })
-    const closure = await graph.closure([{ url: '/main.js', as: 'script' }, { url: '/other.js', as: 'script' }], false)
+    const closure = await graph.closure(
+      [
+        { url: '/main.js', as: 'script' },
+        { url: '/other.js', as: 'script' },
+      ],
+      false,
+    )
     expect(closure.map((r) => r.url)).toEqual(['/main.js', '/other.js', '/a.js', '/b.js', '/d.js', '/c.js'])
   })
 
@@ -111,7 +117,13 @@ describe('ServedGraph.closure', () => {
 
   it('keeps CSS links and CSS imports apart', async () => {
     const { graph } = memoryGraph({ '/s.css': `export default 1` })
-    const closure = await graph.closure([{ url: '/s.css', as: 'style' }, { url: '/s.css', as: 'script' }], false)
+    const closure = await graph.closure(
+      [
+        { url: '/s.css', as: 'style' },
+        { url: '/s.css', as: 'script' },
+      ],
+      false,
+    )
     expect(closure.map((r) => r.key)).toEqual(['style:/s.css', '/s.css'])
   })
 })

@@ -117,11 +117,30 @@ describe('under load', () => {
       const started = performance.now()
 
       const h2load: Promise<H2loadResult | undefined> = WITH_H2LOAD
-        ? runH2load(['-n', String(CONNECTIONS * LOADS_PER_CLIENT), '-c', String(CONNECTIONS), '-m', '1', '-H', 'accept: text/html', `${t.origin}/`], 120_000)
+        ? runH2load(
+            [
+              '-n',
+              String(CONNECTIONS * LOADS_PER_CLIENT),
+              '-c',
+              String(CONNECTIONS),
+              '-m',
+              '1',
+              '-H',
+              'accept: text/html',
+              `${t.origin}/`,
+            ],
+            120_000,
+          )
         : Promise.resolve(undefined)
       let peakConnections = 0
-      const sampler = setInterval(() => (peakConnections = Math.max(peakConnections, t.plugin.api!.connectionCount)), 20)
-      const [h2loadResult, ...clients] = await Promise.all([h2load, ...Array.from({ length: CONNECTIONS }, () => pushClient())])
+      const sampler = setInterval(
+        () => (peakConnections = Math.max(peakConnections, t.plugin.api!.connectionCount)),
+        20,
+      )
+      const [h2loadResult, ...clients] = await Promise.all([
+        h2load,
+        ...Array.from({ length: CONNECTIONS }, () => pushClient()),
+      ])
       clearInterval(sampler)
       const elapsed = performance.now() - started
       const after = memory()
@@ -135,11 +154,21 @@ describe('under load', () => {
       if (h2loadResult) {
         const requests = CONNECTIONS * LOADS_PER_CLIENT
         expect(h2loadResult.protocol).toBe('h2')
-        expect(h2loadResult.requests).toEqual({ total: requests, started: requests, done: requests, succeeded: requests, failed: 0, errored: 0, timeout: 0 })
+        expect(h2loadResult.requests).toEqual({
+          total: requests,
+          started: requests,
+          done: requests,
+          succeeded: requests,
+          failed: 0,
+          errored: 0,
+          timeout: 0,
+        })
         expect(h2loadResult.status).toEqual({ '2xx': requests, '3xx': 0, '4xx': 0, '5xx': 0 })
         const dataBytes = Number(/traffic: .*\((\d+)\) data/.exec(h2loadResult.output)?.[1])
         expect(dataBytes, 'h2load got every HTML in full').toBe(requests * preloadHtml.length)
-        const preloadLines = t.logs.slice(logsBefore).filter((line) => /\[vite-plugin-http2-push\] \/: \d+ modulepreload links/.test(line))
+        const preloadLines = t.logs
+          .slice(logsBefore)
+          .filter((line) => /\[vite-plugin-http2-push\] \/: \d+ modulepreload links/.test(line))
         expect(preloadLines.length).toBe(requests)
         const linkCount = (preloadHtml.toString().match(/rel="modulepreload"/g) ?? []).length
         for (const line of preloadLines) expect(line).toContain(`: ${linkCount} modulepreload links`)
@@ -160,7 +189,14 @@ describe('under load', () => {
         `[load] round ${round}/${ROUNDS}: ${CONNECTIONS} push clients × ${LOADS_PER_CLIENT} loads (${totalPushes} pushes)` +
           (h2loadResult ? ` + h2load ${CONNECTIONS * LOADS_PER_CLIENT} requests over ${CONNECTIONS} connections` : '') +
           ` in ${Math.round(elapsed)} ms; peak ${peakConnections} connections with push state`,
-        ...(h2loadResult ? [`[load] h2load: ${h2loadResult.summary}`, `[load] h2load: ${/requests: .*/.exec(h2loadResult.output)?.[0]}`, `[load] h2load: ${/status codes: .*/.exec(h2loadResult.output)?.[0]}`, `[load] h2load: ${/time for request: .*/.exec(h2loadResult.output)?.[0]}`] : []),
+        ...(h2loadResult
+          ? [
+              `[load] h2load: ${h2loadResult.summary}`,
+              `[load] h2load: ${/requests: .*/.exec(h2loadResult.output)?.[0]}`,
+              `[load] h2load: ${/status codes: .*/.exec(h2loadResult.output)?.[0]}`,
+              `[load] h2load: ${/time for request: .*/.exec(h2loadResult.output)?.[0]}`,
+            ]
+          : []),
         `[load] rss: before ${mb(before.rss)}, after ${mb(after.rss)}, after GC ${mb(settled.rss)}`,
         `[load] heapUsed: before ${mb(before.heapUsed)}, after ${mb(after.heapUsed)}, after GC ${mb(settled.heapUsed)}`,
         `[load] arrayBuffers (Buffers): before ${mb(before.arrayBuffers)}, after ${mb(after.arrayBuffers)}, after GC ${mb(settled.arrayBuffers)}`,

@@ -10,7 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import http2Push from 'vite-plugin-http2-push'
 import { createSelfSignedCertificate } from '../src/tls/self-signed-certificate.js'
 import { TestClient } from './support/http2-clients.js'
-import { expectPushesIdenticalToGets, http1Get, makeTempDir, removeTempDirs, smallApp, tlsPeer } from './support/setup-helpers.js'
+import {
+  expectPushesIdenticalToGets,
+  http1Get,
+  makeTempDir,
+  removeTempDirs,
+  smallApp,
+  tlsPeer,
+} from './support/setup-helpers.js'
 import { capturingLogger } from './support/capturing-logger.js'
 
 afterAll(() => removeTempDirs())
@@ -24,7 +31,6 @@ interface Host {
   hostHandled: string[]
   close(): Promise<void>
 }
-
 
 async function startHost(appType: 'custom' | 'spa', { copyAuthority = true } = {}): Promise<Host> {
   const root = smallApp(`mw-${appType}`, 'host')
@@ -114,7 +120,14 @@ describe.each(['custom', 'spa'] as const)('middlewareMode in a node:http2 host, 
       const load = await client.loadPage('/')
       if (appType === 'custom') expect(host.hostHandled).toContain('/')
       const keys = [...load.closure.keys()]
-      for (const key of ['/@vite/client', '/src/main.ts', '/src/a.ts', '/src/b.ts', '/src/style.css', 'style:/src/page.css']) {
+      for (const key of [
+        '/@vite/client',
+        '/src/main.ts',
+        '/src/a.ts',
+        '/src/b.ts',
+        '/src/style.css',
+        'style:/src/page.css',
+      ]) {
         expect(keys).toContain(key)
       }
       expect([...load.fromPush].sort()).toEqual(keys.sort())

@@ -105,7 +105,7 @@ describe.skipIf(!requireNghttpOrSkip())('the playground through nghttp', () => {
   })
 
   it(
-    'pushes the whole page closure, within nghttp\'s 100-stream limit, then sends the page',
+    "pushes the whole page closure, within nghttp's 100-stream limit, then sends the page",
     async () => {
       const { stdout } = await promisify(execFile)(nghttpPath()!, ['-nv', `${origin}/`], {
         timeout: NGHTTP_TIMEOUT,

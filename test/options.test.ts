@@ -25,7 +25,10 @@ describe('resolveOptions', () => {
     [{ log: 1 }, /option `log` must be true or false/],
     [{ certDir: '' }, /option `certDir` must be a non-empty string path/],
     [{ certDir: 42 }, /option `certDir`.*\(got 42\)/],
-    [{ maxPush: 3 }, /option `maxPush` is not an option; known options: mode, earlyHints, certDir, dynamicImports, maxPushes, maxPushBytes, warmup, log\b/],
+    [
+      { maxPush: 3 },
+      /option `maxPush` is not an option; known options: mode, earlyHints, certDir, dynamicImports, maxPushes, maxPushBytes, warmup, log\b/,
+    ],
     [{ mode: 'fast' }, /option `mode` must be one of 'auto', 'push', 'preload', 'off' \(got "fast"\)/],
     [{ earlyHints: 'on' }, /option `earlyHints` must be true or false/],
     ['push', /option `options` must be an object/],

@@ -8,7 +8,8 @@ import { plainGet, TestClient } from './support/http2-clients.js'
 
 const run = promisify(execFile)
 const repo = path.resolve(import.meta.dirname, '..')
-const viteVersion = JSON.parse(fs.readFileSync(path.join(repo, 'node_modules/vite/package.json'), 'utf8')).version as string
+const viteVersion = JSON.parse(fs.readFileSync(path.join(repo, 'node_modules/vite/package.json'), 'utf8'))
+  .version as string
 
 /**
  * What ships: `npm pack`, install the tarball into an app that has never seen this repo, whose
@@ -23,25 +24,43 @@ describe('the npm pack tarball in a fresh app', () => {
   beforeAll(async () => {
     app = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-pack-'))
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', app], { cwd: repo })
-    const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>
+    const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{
+      filename: string
+      files: Array<{ path: string }>
+    }>
     expect(packed!.files.map((file) => file.path).sort()).toEqual(
       expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'package.json', 'README.md']),
     )
-    expect(packed!.files.some((file) => /^(src|test|playground)\//.test(file.path) || file.path.endsWith('.pem'))).toBe(false)
-    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'fresh-app', private: true, type: 'module' }))
+    expect(packed!.files.some((file) => /^(src|test|playground)\//.test(file.path) || file.path.endsWith('.pem'))).toBe(
+      false,
+    )
+    fs.writeFileSync(
+      path.join(app, 'package.json'),
+      JSON.stringify({ name: 'fresh-app', private: true, type: 'module' }),
+    )
     fs.writeFileSync(
       path.join(app, 'vite.config.js'),
       `import { defineConfig } from 'vite'\nimport http2Push from 'vite-plugin-http2-push'\nexport default defineConfig({ plugins: [http2Push()] })\n`,
     )
-    fs.writeFileSync(path.join(app, 'index.html'), `<!doctype html><html><head></head><body><script type="module" src="/src/main.js"></script></body></html>`)
+    fs.writeFileSync(
+      path.join(app, 'index.html'),
+      `<!doctype html><html><head></head><body><script type="module" src="/src/main.js"></script></body></html>`,
+    )
     fs.mkdirSync(path.join(app, 'src'))
-    fs.writeFileSync(path.join(app, 'src/main.js'), `import { a } from './a.js'\nimport './style.css'\ndocument.body.textContent = a\n`)
+    fs.writeFileSync(
+      path.join(app, 'src/main.js'),
+      `import { a } from './a.js'\nimport './style.css'\ndocument.body.textContent = a\n`,
+    )
     fs.writeFileSync(path.join(app, 'src/a.js'), `import { b } from './b.js'\nexport const a = 'a' + b\n`)
     fs.writeFileSync(path.join(app, 'src/b.js'), `export const b = 'b'\n`)
     fs.writeFileSync(path.join(app, 'src/style.css'), `body { color: teal }\n`)
-    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${packed!.filename}`, `vite@${viteVersion}`], {
-      cwd: app,
-    })
+    await run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${packed!.filename}`, `vite@${viteVersion}`],
+      {
+        cwd: app,
+      },
+    )
     vite = spawn(process.execPath, ['node_modules/vite/bin/vite.js', '--port', '0', '--strictPort', 'false'], {
       cwd: app,
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },

@@ -16,7 +16,12 @@ describe('extractPageEntries', () => {
       <script src="/classic.js"></script>
       <script type="text/javascript" src="/also-classic.js"></script>
       </head><body><script src="/src/main.ts" type="module"></script></body></html>`
-    expect(urls(html)).toEqual(['script /@vite/client', 'style /src/a.css', 'script /src/pre.ts', 'script /src/main.ts'])
+    expect(urls(html)).toEqual([
+      'script /@vite/client',
+      'style /src/a.css',
+      'script /src/pre.ts',
+      'script /src/main.ts',
+    ])
   })
 
   it('decodes entities in the html-proxy URLs Vite writes', () => {

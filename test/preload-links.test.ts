@@ -37,7 +37,12 @@ describe('insertModulePreloads', () => {
 
   it('skips what the page already preloads or loads, and lists each URL once', () => {
     const html = `<head><link rel="modulepreload" href="/src/a.ts"><script type="module" src="/index.html?html-proxy&amp;index=0.js"></script></head>`
-    const { html: out, added } = edit(html, ['/src/a.ts', '/index.html?html-proxy&index=0.js', '/src/b.ts', '/src/b.ts'])
+    const { html: out, added } = edit(html, [
+      '/src/a.ts',
+      '/index.html?html-proxy&index=0.js',
+      '/src/b.ts',
+      '/src/b.ts',
+    ])
     expect(added).toBe(1)
     expect(out.match(/modulepreload/g)).toHaveLength(2)
     expect(out).toContain('<link rel="modulepreload" href="/src/b.ts">')

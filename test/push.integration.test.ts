@@ -47,7 +47,10 @@ describe('push of a page closure (every URL form)', () => {
       /^\/index\.html\?html-proxy&index=0\.js$/,
       /^\/src\/b\.ts$/,
     ]) {
-      expect(keys.some((key) => pattern.test(key)), `${pattern} in ${keys.join(' ')}`).toBe(true)
+      expect(
+        keys.some((key) => pattern.test(key)),
+        `${pattern} in ${keys.join(' ')}`,
+      ).toBe(true)
     }
     expect(keys).not.toContain('/src/lazy.ts')
     expect(load.fromPush.size / load.closure.size).toBeGreaterThanOrEqual(0.95)
@@ -130,7 +133,11 @@ describe('push of a page closure (every URL form)', () => {
             res.setEncoding('utf8')
             res.on('data', (chunk: string) => (text += chunk))
             res.on('end', () =>
-              resolve({ status: res.statusCode!, body: text, protocol: `${res.httpVersionMajor}.${res.httpVersionMinor}` }),
+              resolve({
+                status: res.statusCode!,
+                body: text,
+                protocol: `${res.httpVersionMajor}.${res.httpVersionMinor}`,
+              }),
             )
           })
           .on('error', reject)
@@ -233,10 +240,15 @@ describe('after an edit', () => {
     try {
       await client.loadPage('/')
       const before = await crawl(t.origin, '/')
-      fs.writeFileSync(path.join(dir, 'app/src/b.ts'), `import { a } from './a.ts'\nexport function b(): string { return 'B2' + typeof a }\n`)
+      fs.writeFileSync(
+        path.join(dir, 'app/src/b.ts'),
+        `import { a } from './a.ts'\nexport function b(): string { return 'B2' + typeof a }\n`,
+      )
       // wait until Vite serves the edit
       await expect
-        .poll(async () => [...(await crawl(t.origin, '/')).values()].some((r) => r.body.includes('B2')), { timeout: 10_000 })
+        .poll(async () => [...(await crawl(t.origin, '/')).values()].some((r) => r.body.includes('B2')), {
+          timeout: 10_000,
+        })
         .toBe(true)
       const after = await crawl(t.origin, '/')
       const changed = [...after.entries()]

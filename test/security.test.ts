@@ -56,7 +56,11 @@ function attacks(): Attack[] {
     { name: '%00 after the path', url: `/@fs${out}/secret.js%00` },
     { name: '%00 in the query', url: `/@fs${out}/secret.txt?raw%00` },
     { name: 'raw NUL character', url: `/@fs${out}/secret.js%00`, importSpecifier: `/@fs${out}/secret.js\0` },
-    { name: 'raw NUL before ?raw', url: `/@fs${out}/secret.txt%00?raw`, importSpecifier: `/@fs${out}/secret.txt\0?raw` },
+    {
+      name: 'raw NUL before ?raw',
+      url: `/@fs${out}/secret.txt%00?raw`,
+      importSpecifier: `/@fs${out}/secret.txt\0?raw`,
+    },
     { name: '/.env', url: '/.env' },
     { name: '/.env?raw', url: '/.env?raw' },
     { name: '/.env?import&raw', url: '/.env?import&raw' },
@@ -122,7 +126,11 @@ function getForms(url: string, origin: string): string[] {
   return [...forms]
 }
 
-const CASES = attacks().map((attack, i) => ({ ...attack, page: `/attack-${i}.html`, importer: `/importers/attack-${i}.js` }))
+const CASES = attacks().map((attack, i) => ({
+  ...attack,
+  page: `/attack-${i}.html`,
+  importer: `/importers/attack-${i}.js`,
+}))
 
 const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
 const STYLE = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
@@ -156,7 +164,8 @@ describe('a push goes through the same access checks as a GET', () => {
       files[`app${page}`] =
         `<!doctype html>\n<html><head><title>${page}</title>\n<!--attack-->\n</head>\n<body><script type="module" src="/src/main.js"></script></body></html>\n`
       // served as is from public/ (not transformed), so the importer's code holds the exact specifier
-      files[`app/public${importer}`] = `import ${JSON.stringify(importSpecifier ?? url)}\nexport const page = ${JSON.stringify(page)}\n`
+      files[`app/public${importer}`] =
+        `import ${JSON.stringify(importSpecifier ?? url)}\nexport const page = ${JSON.stringify(page)}\n`
       tagsByPage.set(page, attackTags(url, importer))
     }
     for (const [name, content] of Object.entries(files)) {
@@ -164,10 +173,14 @@ describe('a push goes through the same access checks as a GET', () => {
       fs.mkdirSync(path.dirname(file), { recursive: true })
       fs.writeFileSync(file, content)
     }
-    t = await startTestServer(app, {}, {
-      plugins: [injectAttackTags(tagsByPage)],
-      server: { fs: { allow: [app], deny: DENY } },
-    })
+    t = await startTestServer(
+      app,
+      {},
+      {
+        plugins: [injectAttackTags(tagsByPage)],
+        server: { fs: { allow: [app], deny: DENY } },
+      },
+    )
   })
 
   afterAll(async () => {
@@ -184,7 +197,8 @@ describe('a push goes through the same access checks as a GET', () => {
       // wait for every pushed body, used or not
       const pushes: Array<{ push: ReceivedPush; response: FetchedResponse | undefined }> = []
       for (const push of client.pushes) pushes.push({ push, response: await push.response })
-      for (const { push, response } of pushes) if (response) allPushBodies.push({ page, key: push.key, body: response.body })
+      for (const { push, response } of pushes)
+        if (response) allPushBodies.push({ page, key: push.key, body: response.body })
       allHtml.push({ page, html: load.html })
       return { load, pushes, client }
     } finally {
@@ -202,68 +216,87 @@ describe('a push goes through the same access checks as a GET', () => {
     expect(keys).toContain('/src/allowed.txt?raw')
     const raw = pushes.find(({ push }) => push.key === '/src/allowed.txt?raw')!
     expect(raw.response!.body.toString()).toContain(ALLOWED_MARKER)
-    await expectPushesIdenticalToGets(t.origin, pushes.map(({ push }) => push))
+    await expectPushesIdenticalToGets(
+      t.origin,
+      pushes.map(({ push }) => push),
+    )
   })
 
-  it.each(CASES)('$name: refused to a GET; a page and a module referencing it get no push a GET would not give', async (attack) => {
-    const label = `${attack.name} (${JSON.stringify(attack.url)})`
+  it.each(CASES)(
+    '$name: refused to a GET; a page and a module referencing it get no push a GET would not give',
+    async (attack) => {
+      const label = `${attack.name} (${JSON.stringify(attack.url)})`
 
-    // 1. a plain GET (as written and as a browser resolves it; as a script and as a stylesheet)
-    for (const form of getForms(attack.url, t.origin)) {
-      for (const headers of [SCRIPT, STYLE]) {
-        const got = await plainGet(t.origin, form, headers)
-        expect(got.body.toString('latin1'), `GET ${form} ${headers['sec-fetch-dest']}: ${label}`).not.toContain(MARKER)
-        if (got.status === 200) {
-          // served, but not the secret: only Vite's HTML fallback or an error page may come back
-          expect(String(got.headers['content-type']), `GET ${form} ${headers['sec-fetch-dest']}: ${label}`).toMatch(
-            /^(text\/html|text\/javascript)/,
+      // 1. a plain GET (as written and as a browser resolves it; as a script and as a stylesheet)
+      for (const form of getForms(attack.url, t.origin)) {
+        for (const headers of [SCRIPT, STYLE]) {
+          const got = await plainGet(t.origin, form, headers)
+          expect(got.body.toString('latin1'), `GET ${form} ${headers['sec-fetch-dest']}: ${label}`).not.toContain(
+            MARKER,
           )
+          if (got.status === 200) {
+            // served, but not the secret: only Vite's HTML fallback or an error page may come back
+            expect(String(got.headers['content-type']), `GET ${form} ${headers['sec-fetch-dest']}: ${label}`).toMatch(
+              /^(text\/html|text\/javascript)/,
+            )
+          }
         }
       }
-    }
 
-    // 2. a push-accepting client loading the page
-    const { load, pushes } = await loadWithPush(attack.page)
-    expect(load.html, label).not.toContain(MARKER)
-    const keys = pushes.map(({ push }) => push.key)
-    // the page was pushed what it may have: its importer module (not vacuous)
-    expect(keys, label).toContain(attack.importer)
-    for (const { push, response } of pushes) {
-      expect(response, `push ${push.key} arrived: ${label}`).toBeDefined()
-      expect(response!.body.toString('latin1'), `push ${push.key}: ${label}`).not.toContain(MARKER)
-    }
-    const related = keys.filter((key) => !/^(\/@vite\/client|\/src\/main\.js|\/importers\/|\/@fs\/.*\/vite\/dist\/client\/)/.test(key))
-    if (related.length > 0) notes.push(`${attack.name}: pushed ${related.join(', ')} (each identical to its GET, no secret)`)
-    // no push at all unless a GET of that URL returns 200 with identical bytes
-    await expectPushesIdenticalToGets(t.origin, pushes.map(({ push }) => push))
-    // and nothing the page loaded (pushed or requested) holds the secret
-    for (const [key, response] of load.closure) {
-      expect(response.body.toString('latin1'), `${key}: ${label}`).not.toContain(MARKER)
-    }
-
-    // 3. a client that refuses push gets modulepreload links only to what a GET serves as JavaScript
-    const refusing = new TestClient(t.origin, { enablePush: false })
-    try {
-      const html = (await refusing.get(attack.page, { accept: 'text/html', 'sec-fetch-dest': 'document' })).body.toString()
-      expect(html, label).not.toContain(MARKER)
-      const original = new Set([...load.html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)].map((m) => m[1]!))
-      const added = [...html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)]
-        .map((m) => m[1]!)
-        .filter((href) => !original.has(href))
-      for (const href of added) {
-        const url = href.replace(/&amp;/g, '&')
-        const got = await plainGet(t.origin, url, SCRIPT)
-        expect(got.status, `preload link ${url} added by the plugin: ${label}`).toBe(200)
-        expect(got.body.toString('latin1')).not.toContain(MARKER)
+      // 2. a push-accepting client loading the page
+      const { load, pushes } = await loadWithPush(attack.page)
+      expect(load.html, label).not.toContain(MARKER)
+      const keys = pushes.map(({ push }) => push.key)
+      // the page was pushed what it may have: its importer module (not vacuous)
+      expect(keys, label).toContain(attack.importer)
+      for (const { push, response } of pushes) {
+        expect(response, `push ${push.key} arrived: ${label}`).toBeDefined()
+        expect(response!.body.toString('latin1'), `push ${push.key}: ${label}`).not.toContain(MARKER)
       }
-    } finally {
-      await refusing.close()
-    }
-  })
+      const related = keys.filter(
+        (key) => !/^(\/@vite\/client|\/src\/main\.js|\/importers\/|\/@fs\/.*\/vite\/dist\/client\/)/.test(key),
+      )
+      if (related.length > 0)
+        notes.push(`${attack.name}: pushed ${related.join(', ')} (each identical to its GET, no secret)`)
+      // no push at all unless a GET of that URL returns 200 with identical bytes
+      await expectPushesIdenticalToGets(
+        t.origin,
+        pushes.map(({ push }) => push),
+      )
+      // and nothing the page loaded (pushed or requested) holds the secret
+      for (const [key, response] of load.closure) {
+        expect(response.body.toString('latin1'), `${key}: ${label}`).not.toContain(MARKER)
+      }
+
+      // 3. a client that refuses push gets modulepreload links only to what a GET serves as JavaScript
+      const refusing = new TestClient(t.origin, { enablePush: false })
+      try {
+        const html = (
+          await refusing.get(attack.page, { accept: 'text/html', 'sec-fetch-dest': 'document' })
+        ).body.toString()
+        expect(html, label).not.toContain(MARKER)
+        const original = new Set(
+          [...load.html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)].map((m) => m[1]!),
+        )
+        const added = [...html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)]
+          .map((m) => m[1]!)
+          .filter((href) => !original.has(href))
+        for (const href of added) {
+          const url = href.replace(/&amp;/g, '&')
+          const got = await plainGet(t.origin, url, SCRIPT)
+          expect(got.status, `preload link ${url} added by the plugin: ${label}`).toBe(200)
+          expect(got.body.toString('latin1')).not.toContain(MARKER)
+        }
+      } finally {
+        await refusing.close()
+      }
+    },
+  )
 
   it('the secret never appears in any pushed body or HTML', () => {
     expect(allPushBodies.length).toBeGreaterThan(CASES.length)
-    for (const { page, key, body } of allPushBodies) expect(body.toString('latin1'), `${page} ${key}`).not.toContain(MARKER)
+    for (const { page, key, body } of allPushBodies)
+      expect(body.toString('latin1'), `${page} ${key}`).not.toContain(MARKER)
     for (const { page, html } of allHtml) expect(html, page).not.toContain(MARKER)
     expect(t.plugin.api!.cachedResponseCount).toBeGreaterThan(0)
   })

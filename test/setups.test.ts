@@ -56,44 +56,50 @@ describe('with server.proxy', () => {
     return { backend, t }
   }
 
-  it.skipIf(http1Only)(`Vite ${viteVersion} keeps HTTP/2: the closure is pushed and /api is proxied over h2`, async () => {
-    const { backend, t } = await startProxied()
-    let client: TestClient | undefined
-    try {
-      client = await expectFullPush(t.origin)
-      const api = await client.get('/api/x?q=1')
-      expect(api.status).toBe(200)
-      expect(JSON.parse(api.body.toString())).toEqual({ backend: true, url: '/api/x?q=1', method: 'GET' })
-      expect(backend.requests).toEqual(['/api/x?q=1'])
-      expect(t.logs.filter((line) => line.includes('server.proxy is set'))).toEqual([])
-    } finally {
-      await client?.close()
-      await t.close()
-      await backend.close()
-    }
-  })
+  it.skipIf(http1Only)(
+    `Vite ${viteVersion} keeps HTTP/2: the closure is pushed and /api is proxied over h2`,
+    async () => {
+      const { backend, t } = await startProxied()
+      let client: TestClient | undefined
+      try {
+        client = await expectFullPush(t.origin)
+        const api = await client.get('/api/x?q=1')
+        expect(api.status).toBe(200)
+        expect(JSON.parse(api.body.toString())).toEqual({ backend: true, url: '/api/x?q=1', method: 'GET' })
+        expect(backend.requests).toEqual(['/api/x?q=1'])
+        expect(t.logs.filter((line) => line.includes('server.proxy is set'))).toEqual([])
+      } finally {
+        await client?.close()
+        await t.close()
+        await backend.close()
+      }
+    },
+  )
 
-  it.runIf(http1Only)(`Vite ${viteVersion} falls back to HTTP/1.1: warned once, preload links instead of push`, async () => {
-    const { backend, t } = await startProxied()
-    try {
-      const warnings = t.logs.filter((line) => line.includes('server.proxy is set'))
-      expect(warnings).toHaveLength(1)
-      expect(warnings[0]).toContain(`[${PLUGIN}]`)
-      expect(warnings[0]).toContain(`Vite ${viteVersion}`)
-      expect((await tlsPeer(t.origin)).alpn).not.toBe('h2')
-      const page = await http1Get(`${t.origin}/`)
-      expect(page.httpVersion).toBe('1.1')
-      expect(page.status).toBe(200)
-      expect(page.body.toString()).toContain('<link rel="modulepreload" href="/src/b.ts">')
-      const api = await http1Get(`${t.origin}/api/x`, {})
-      expect(JSON.parse(api.body.toString())).toMatchObject({ backend: true, url: '/api/x' })
-      // still exactly one after serving pages
-      expect(t.logs.filter((line) => line.includes('server.proxy is set'))).toHaveLength(1)
-    } finally {
-      await t.close()
-      await backend.close()
-    }
-  })
+  it.runIf(http1Only)(
+    `Vite ${viteVersion} falls back to HTTP/1.1: warned once, preload links instead of push`,
+    async () => {
+      const { backend, t } = await startProxied()
+      try {
+        const warnings = t.logs.filter((line) => line.includes('server.proxy is set'))
+        expect(warnings).toHaveLength(1)
+        expect(warnings[0]).toContain(`[${PLUGIN}]`)
+        expect(warnings[0]).toContain(`Vite ${viteVersion}`)
+        expect((await tlsPeer(t.origin)).alpn).not.toBe('h2')
+        const page = await http1Get(`${t.origin}/`)
+        expect(page.httpVersion).toBe('1.1')
+        expect(page.status).toBe(200)
+        expect(page.body.toString()).toContain('<link rel="modulepreload" href="/src/b.ts">')
+        const api = await http1Get(`${t.origin}/api/x`, {})
+        expect(JSON.parse(api.body.toString())).toMatchObject({ backend: true, url: '/api/x' })
+        // still exactly one after serving pages
+        expect(t.logs.filter((line) => line.includes('server.proxy is set'))).toHaveLength(1)
+      } finally {
+        await t.close()
+        await backend.close()
+      }
+    },
+  )
 })
 
 describe('root in a subfolder, modules outside root through /@fs/', () => {
@@ -218,7 +224,18 @@ describe("the user's own server.https wins", () => {
     fs.writeFileSync(path.join(dir, 'key.pem'), userCert.key)
     fs.writeFileSync(path.join(dir, 'cert.pem'), userCert.cert)
     const pfxFile = path.join(dir, 'cert.pfx')
-    execFileSync(OPENSSL, ['pkcs12', '-export', '-inkey', path.join(dir, 'key.pem'), '-in', path.join(dir, 'cert.pem'), '-out', pfxFile, '-passout', 'pass:secret'])
+    execFileSync(OPENSSL, [
+      'pkcs12',
+      '-export',
+      '-inkey',
+      path.join(dir, 'key.pem'),
+      '-in',
+      path.join(dir, 'cert.pem'),
+      '-out',
+      pfxFile,
+      '-passout',
+      'pass:secret',
+    ])
     await expectUserCertificate({ pfx: fs.readFileSync(pfxFile), passphrase: 'secret' })
   })
 })
@@ -283,11 +300,16 @@ describe('vite build and vite preview', () => {
     expect(files.some((file) => /^assets\/.*\.js$/.test(file))).toBe(true)
     expect(files).toEqual(listFiles(without))
     for (const file of files) {
-      expect(fs.readFileSync(path.join(withPlugin, file)).equals(fs.readFileSync(path.join(without, file))), file).toBe(true)
+      expect(fs.readFileSync(path.join(withPlugin, file)).equals(fs.readFileSync(path.join(without, file))), file).toBe(
+        true,
+      )
     }
     expect(fs.existsSync(certDir)).toBe(false)
 
-    const server = await preview({ ...buildConfig(root, 'dist-with', certDir), preview: { port: 0, host: 'localhost' } })
+    const server = await preview({
+      ...buildConfig(root, 'dist-with', certDir),
+      preview: { port: 0, host: 'localhost' },
+    })
     try {
       expect(server.config.plugins.map((plugin) => plugin.name)).not.toContain(PLUGIN)
       expect(server.config.preview.https).toBeFalsy()
@@ -310,7 +332,12 @@ describe('bad options fail fast', () => {
     const root = smallApp('bad-option')
     let started: Awaited<ReturnType<typeof createServer>> | undefined
     const attempt = (async () => {
-      started = await createServer({ root, configFile: false, logLevel: 'silent', plugins: [http2Push({ maxPushes: -1 })] })
+      started = await createServer({
+        root,
+        configFile: false,
+        logLevel: 'silent',
+        plugins: [http2Push({ maxPushes: -1 })],
+      })
     })()
     await expect(attempt).rejects.toThrow(/maxPushes/)
     await started?.close()

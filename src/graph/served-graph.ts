@@ -91,7 +91,9 @@ export class ServedGraph {
     if (!pending) return this.startRender(key, request)
     // A render already under way may have started before the source changed (Vite then drops its
     // result): join it only if what it returns is still current, as a GET made now would be.
-    return pending.then((resource) => (resource && this.isOutdated(resource) ? this.startRender(key, request) : resource))
+    return pending.then((resource) =>
+      resource && this.isOutdated(resource) ? this.startRender(key, request) : resource,
+    )
   }
 
   /**
@@ -219,12 +221,18 @@ export class ServedGraph {
   }
 }
 
-function buildResource(key: string, request: ResourceRequest, response: RenderedResponse, debug: Debug): ServedResource {
+function buildResource(
+  key: string,
+  request: ResourceRequest,
+  response: RenderedResponse,
+  debug: Debug,
+): ServedResource {
   const resource: ServedResource = {
     ...request,
     key,
     response,
-    version: headerString(response.headers.etag) ?? `"sha1-${createHash('sha1').update(response.body).digest('base64url')}"`,
+    version:
+      headerString(response.headers.etag) ?? `"sha1-${createHash('sha1').update(response.body).digest('base64url')}"`,
     staticImports: [],
     dynamicImports: [],
   }
@@ -250,7 +258,11 @@ function resolveAll(specifiers: string[], importerUrl: string): string[] {
   return [...urls]
 }
 
-function forEachImport(resource: ServedResource, includeDynamic: boolean, visit: (request: ResourceRequest) => void): void {
+function forEachImport(
+  resource: ServedResource,
+  includeDynamic: boolean,
+  visit: (request: ResourceRequest) => void,
+): void {
   for (const url of resource.staticImports) visit({ url, as: 'script' })
   if (includeDynamic) for (const url of resource.dynamicImports) visit({ url, as: 'script' })
 }

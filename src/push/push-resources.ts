@@ -78,7 +78,15 @@ export function pushResources(
   context: { budget: PushBudget; authority: string | undefined; debug: Debug },
 ): Promise<PushStats> {
   const { budget, authority, debug } = context
-  const stats: PushStats = { pushed: 0, bytes: 0, alreadyPushed: 0, overBudget: 0, notOk: 0, failed: 0, interrupted: false }
+  const stats: PushStats = {
+    pushed: 0,
+    bytes: 0,
+    alreadyPushed: 0,
+    overBudget: 0,
+    notOk: 0,
+    failed: 0,
+    interrupted: false,
+  }
   const queue: ServedResource[] = []
   for (const resource of resources) {
     if (resource.response.status !== 200) stats.notOk++
@@ -141,7 +149,13 @@ export function pushResources(
 
     const pump = () => {
       while (!settled && inFlight < window && next < queue.length) {
-        if (stream.closed || stream.destroyed || !stream.pushAllowed || stream.session?.destroyed || state.refusesPush) {
+        if (
+          stream.closed ||
+          stream.destroyed ||
+          !stream.pushAllowed ||
+          stream.session?.destroyed ||
+          state.refusesPush
+        ) {
           finish(true)
           return
         }
@@ -191,7 +205,11 @@ function promiseHeaders(resource: ServedResource, authority: string | undefined)
   }
 }
 
-function sendPushedResponse(pushed: ServerHttp2Stream, resource: ServedResource, done: (completed: boolean) => void): void {
+function sendPushedResponse(
+  pushed: ServerHttp2Stream,
+  resource: ServedResource,
+  done: (completed: boolean) => void,
+): void {
   let completed = false
   pushed.on('error', () => {}) // a reset by the client surfaces here; 'close' reports it
   pushed.once('close', () => done(completed && pushed.rstCode === constants.NGHTTP2_NO_ERROR))

@@ -33,7 +33,15 @@ export function requireH2loadOrSkip(): boolean {
 export interface H2loadResult {
   output: string
   exitCode: number
-  requests: { total: number; started: number; done: number; succeeded: number; failed: number; errored: number; timeout: number }
+  requests: {
+    total: number
+    started: number
+    done: number
+    succeeded: number
+    failed: number
+    errored: number
+    timeout: number
+  }
   status: { '2xx': number; '3xx': number; '4xx': number; '5xx': number }
   /** The `finished in …` line. */
   summary: string
@@ -49,7 +57,10 @@ export function runH2load(args: string[], timeoutMs: number): Promise<H2loadResu
     execFile(executable, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const output = `${stdout}${stderr}`
       const exitCode = error ? (typeof error.code === 'number' ? error.code : -1) : 0
-      const requests = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(output)
+      const requests =
+        /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+          output,
+        )
       const status = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(output)
       if (!requests || !status) {
         reject(new Error(`could not read h2load's report (exit ${exitCode}):\n${output}`))
@@ -75,4 +86,3 @@ export function runH2load(args: string[], timeoutMs: number): Promise<H2loadResu
     })
   })
 }
-

@@ -189,7 +189,11 @@ export function readResponse(stream: http2.ClientHttp2Stream): Promise<FetchedRe
     stream.on('data', (chunk: Buffer) => chunks.push(chunk))
     stream.once('end', () => {
       const { ':status': status, ...rest } = headers
-      resolve({ status: Number(status), headers: rest as Record<string, string | string[]>, body: Buffer.concat(chunks) })
+      resolve({
+        status: Number(status),
+        headers: rest as Record<string, string | string[]>,
+        body: Buffer.concat(chunks),
+      })
     })
     stream.once('error', reject)
     stream.once('close', () => {
@@ -250,7 +254,11 @@ function toPath(specifier: string, base: string): string {
 }
 
 /** A GET from a fresh connection that refuses push, the way a plain client sees the server. */
-export async function plainGet(origin: string, path: string, headers: http2.OutgoingHttpHeaders = {}): Promise<FetchedResponse> {
+export async function plainGet(
+  origin: string,
+  path: string,
+  headers: http2.OutgoingHttpHeaders = {},
+): Promise<FetchedResponse> {
   const client = new TestClient(origin, { enablePush: false })
   try {
     return await client.get(path, headers)

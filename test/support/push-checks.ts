@@ -32,7 +32,11 @@ export async function expectPushesIdenticalToGets(origin: string, pushes: readon
 }
 
 /** A response equals the expected one (e.g. what a GET returned): status, headers but `date`, bytes. */
-export function expectSameResponse(key: string, actual: FetchedResponse | undefined, expected: FetchedResponse | undefined): void {
+export function expectSameResponse(
+  key: string,
+  actual: FetchedResponse | undefined,
+  expected: FetchedResponse | undefined,
+): void {
   expect(expected, `${key} is part of the page`).toBeDefined()
   expect(actual, `${key} arrived`).toBeDefined()
   expect(actual!.status, key).toBe(expected!.status)
@@ -51,7 +55,12 @@ export async function crawl(origin: string, page: string): Promise<Map<string, F
 }
 
 /** Resolves once `check()` is true, polling every `intervalMs`; rejects after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 50): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await check()) return

@@ -47,7 +47,12 @@ export class RawPushClient {
     this.session.on('error', () => {})
     this.session.on('stream', (stream, requestHeaders) => {
       stream.on('error', () => {})
-      const push: RawPush = { path: String(requestHeaders[':path']), requestHeaders, stream, receivedAt: performance.now() }
+      const push: RawPush = {
+        path: String(requestHeaders[':path']),
+        requestHeaders,
+        stream,
+        receivedAt: performance.now(),
+      }
       stream.once('push', (headers) => (push.responseHeaders = headers))
       this.pushes.push(push)
       this.onPush?.(push)
@@ -104,7 +109,11 @@ export function readToEnd(
     const settle = () => {
       const { ':status': status, ...rest } = headers
       const complete = ended && !aborted && status !== undefined && stream.rstCode === http2.constants.NGHTTP2_NO_ERROR
-      resolve(complete ? { status: Number(status), headers: rest as Record<string, string | string[]>, body: Buffer.concat(chunks) } : undefined)
+      resolve(
+        complete
+          ? { status: Number(status), headers: rest as Record<string, string | string[]>, body: Buffer.concat(chunks) }
+          : undefined,
+      )
     }
     if (stream.closed || stream.destroyed) settle()
     else stream.once('close', settle)

@@ -89,7 +89,12 @@ export function http1Get(
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () =>
-        resolve({ status: res.statusCode!, httpVersion: res.httpVersion, headers: res.headers, body: Buffer.concat(chunks) }),
+        resolve({
+          status: res.statusCode!,
+          httpVersion: res.httpVersion,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+        }),
       )
       res.on('error', reject)
     }).on('error', reject)
