@@ -6,7 +6,7 @@ import http2 from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { basicAppConfig, createBasicApp } from './support/basic-app.js'
 import { generateApp } from './support/generate-app.js'
-import { TestClient } from './support/http2-clients.js'
+import { readResponse, TestClient } from './support/http2-clients.js'
 import { crawl, expectPushesIdenticalToGets } from './support/push-checks.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
@@ -212,6 +212,34 @@ describe('delivery modes', () => {
     const { load } = await loadWith('push', true)
     expect(load.html).not.toContain('modulepreload')
     expect(load.fromPush.size).toBe(load.closure.size)
+  })
+
+  it('earlyHints sends a 103 listing the cached closure before the page, only when asked', async () => {
+    for (const earlyHints of [true, false]) {
+      const t = await startTestServer(path.join(dir, 'app'), { earlyHints }, basicAppConfig(dir))
+      const client = new TestClient(t.origin, { enablePush: false })
+      try {
+        await client.loadPage('/') // the page's closure is known and cached from here on
+        const informational: http2.IncomingHttpHeaders[] = []
+        const request = client.session.request({ ':path': '/', accept: 'text/html' })
+        request.on('headers', (headers) => informational.push(headers))
+        const page = await readResponse(request)
+        expect(page.status).toBe(200)
+        if (!earlyHints) {
+          expect(informational).toEqual([])
+          continue
+        }
+        expect(informational).toHaveLength(1)
+        expect(informational[0]![':status']).toBe(103)
+        const links = ([] as string[]).concat(informational[0]!.link ?? []).join(', ')
+        expect(links).toContain('</src/b.ts>; rel=modulepreload')
+        expect(links).toContain('</@vite/client>; rel=modulepreload')
+        expect(links).not.toContain('page.css')
+      } finally {
+        await client.close()
+        await t.close()
+      }
+    }
   })
 
   it('mode preload lists the closure even for a client that takes push, and pushes nothing', async () => {
