@@ -83,11 +83,11 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       )
       if (resolved.warmup && resolved.mode !== 'off') {
         const warm = () => {
-          void warmPageClosures(server, served, {
+          warmPageClosures(server, served, {
             dynamicImports: resolved.dynamicImports,
             onPage: (pageUrl, entries) => knownPages.remember(pageUrl, entries),
             debug,
-          })
+          }).catch((error: unknown) => debug?.(`warm-up failed: ${(error as Error).message}`))
         }
         if (server.httpServer) server.httpServer.once('listening', warm)
         else warm()
