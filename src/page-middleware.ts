@@ -3,13 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ServerHttp2Stream } from 'node:http2'
 import type { Connect, Logger } from 'vite'
 import type { Debug } from './debug.js'
-import type { ServedGraph, ServedResource } from './graph/served-graph.js'
+import { isJavaScript, type ServedGraph, type ServedResource } from './graph/served-graph.js'
 import { stripQuery } from './graph/resolve-url.js'
 import { extractPageEntries, type PageEntry } from './html/page-entries.js'
 import { insertModulePreloads } from './html/preload-links.js'
 import type { ResolvedOptions } from './options.js'
 import { PLUGIN_NAME } from './options.js'
-import type { ConnectionPushRegistry } from './push/connection-push-state.js'
+import type { ConnectionPushRegistry, ConnectionPushState } from './push/connection-push-state.js'
 import { mergePushStats, pushResources, pushWindow, remainingBudget, type PushStats } from './push/push-resources.js'
 import { isInProcessRequest } from './render/in-process-request.js'
 
@@ -26,8 +26,8 @@ export interface PageContext {
 
 /** How one HTML response gets its closure to the client. */
 interface Delivery {
-  /** The HTTP/2 stream to push on, when this client takes pushes. */
-  pushStream: ServerHttp2Stream | undefined
+  /** The HTTP/2 stream to push on and its connection's push state, when this client takes pushes. */
+  push: { stream: ServerHttp2Stream; state: ConnectionPushState } | undefined
   /** Whether to add modulepreload links to the HTML. */
   preload: boolean
 }
@@ -48,18 +48,17 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
   return function http2PushPageMiddleware(req, res, next) {
     if (isInProcessRequest(req) || !mayBeDocument(req)) return next()
     const delivery = chooseDelivery(context, res)
-    if (!delivery.pushStream && !delivery.preload) return next()
+    if (!delivery.push && !delivery.preload) return next()
     const pageUrl = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/'
     if (delivery.preload && context.options.earlyHints) sendEarlyHints(context, res, knownPages.get(pageUrl))
-    const pushState = delivery.pushStream && context.connections.forSession(delivery.pushStream.session!)
     const pushContext = { budget: context.options, authority: authorityOf(req), debug: context.debug }
     // While Vite transforms the HTML, already promise what the page had at its last load, if all
     // of it is cached and current; the final HTML's closure then adds only what differs.
     const knownClosure =
-      pushState && context.graph.cachedClosure(knownPages.get(pageUrl) ?? [], context.options.dynamicImports)
+      delivery.push && context.graph.cachedClosure(knownPages.get(pageUrl) ?? [], context.options.dynamicImports)
     const earlyPush =
-      delivery.pushStream && pushState && knownClosure?.length
-        ? pushResources(delivery.pushStream, knownClosure, pushState, pushContext)
+      delivery.push && knownClosure?.length
+        ? pushResources(delivery.push.stream, knownClosure, delivery.push.state, pushContext)
         : undefined
     interceptHtmlEnd(
       res,
@@ -76,10 +75,13 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
           finalHtml = edited.html
           parts.push(`${edited.added} modulepreload links`)
         }
-        if (delivery.pushStream && pushState && !res.writableEnded) {
+        if (delivery.push && !res.writableEnded) {
           const early = await earlyPush
           const budget = remainingBudget(context.options, early)
-          const late = await pushResources(delivery.pushStream, closure, pushState, { ...pushContext, budget })
+          const late = await pushResources(delivery.push.stream, closure, delivery.push.state, {
+            ...pushContext,
+            budget,
+          })
           parts.push(describePushes(early ? mergePushStats(early, late) : late))
         }
         const ms = performance.now() - started
@@ -109,15 +111,17 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
 function chooseDelivery(context: PageContext, res: ServerResponse): Delivery {
   const { options } = context
   const stream = (res as unknown as { stream?: ServerHttp2Stream }).stream
-  const connectionTakesPush =
+  const wantsPush = (options.mode === 'auto' || options.mode === 'push') && options.maxPushes > 0
+  const state =
+    wantsPush &&
     stream?.session !== undefined &&
     stream.pushAllowed &&
-    pushWindow(stream.session.remoteSettings.maxConcurrentStreams) >= 1 &&
-    options.maxPushes > 0 &&
-    context.connections.forSession(stream.session)?.refusesPush !== true
-  const push = (options.mode === 'auto' || options.mode === 'push') && connectionTakesPush
+    pushWindow(stream.session.remoteSettings.maxConcurrentStreams) >= 1
+      ? context.connections.forSession(stream.session)
+      : undefined
+  const push = stream && state && !state.refusesPush ? { stream, state } : undefined
   const preload = options.mode === 'preload' || (options.mode === 'auto' && !push)
-  return { pushStream: push ? stream : undefined, preload }
+  return { push, preload }
 }
 
 function mayBeDocument(req: IncomingMessage): boolean {
@@ -172,13 +176,10 @@ function interceptHtmlEnd(
 /** The closure's JavaScript modules (what modulepreload can fetch), in push order. */
 function preloadableModules(closure: readonly ServedResource[]): string[] {
   return closure
-    .filter((resource) => resource.as === 'script' && resource.response.status === 200 && isJavaScript(resource))
+    .filter(
+      (resource) => resource.as === 'script' && resource.response.status === 200 && isJavaScript(resource.response),
+    )
     .map((resource) => resource.url)
-}
-
-function isJavaScript(resource: ServedResource): boolean {
-  const type = resource.response.headers['content-type']
-  return /\b(?:java|ecma)script\b/i.test(Array.isArray(type) ? type[0]! : (type ?? ''))
 }
 
 function sendEarlyHints(context: PageContext, res: ServerResponse, entries: PageEntry[] | undefined): void {

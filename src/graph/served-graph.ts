@@ -291,7 +291,8 @@ function orderBreadthFirst(
   return ordered
 }
 
-function isJavaScript(response: RenderedResponse): boolean {
+/** True for a response served as JavaScript (what es-module-lexer reads and modulepreload fetches). */
+export function isJavaScript(response: RenderedResponse): boolean {
   const type = headerString(response.headers['content-type']) ?? ''
   return /\b(?:java|ecma)script\b/i.test(type)
 }
