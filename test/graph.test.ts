@@ -45,8 +45,10 @@ describe('lexImports', () => {
 })
 
 /** A graph over an in-memory app: url -> code. Versions change when code changes. */
-function memoryGraph(files: Record<string, string>) {
+function memoryGraph(files: Record<string, string>, options: { untracked?: string[]; racing?: string[] } = {}) {
   const renders: string[] = []
+  /** URLs whose next track fails, as when an invalidation lands while they render. */
+  const racing = new Set(options.racing)
   const versions = new Map<string, number>()
   const render = async ({ url }: ResourceRequest): Promise<RenderedResponse> => {
     renders.push(url)
@@ -58,8 +60,14 @@ function memoryGraph(files: Record<string, string>) {
       body: Buffer.from(code),
     }
   }
+  const urlOf = (etag: string) => /^W\/"(.*)@\d+"$/.exec(etag)![1]!
   const freshness: FreshnessOracle = {
-    track: (etag) => etag,
+    track: (etag) => {
+      const url = urlOf(etag)
+      if (options.untracked?.includes(url) || racing.delete(url)) return undefined
+      return etag
+    },
+    isTrackable: async (url) => !options.untracked?.includes(url),
     isCurrent: (token) => {
       const [, url, version] = /^W\/"(.*)@(\d+)"$/.exec(token as string)!
       return Number(version) === (versions.get(url!) ?? 0)
@@ -113,6 +121,22 @@ describe('ServedGraph.closure', () => {
     const after = await graph.closure(entries, false)
     expect(renders).toEqual(['/main.js', '/a.js', '/main.js', '/b.js'])
     expect(after.map((r) => r.url)).toEqual(['/main.js', '/a.js', '/b.js'])
+  })
+
+  it('renders once more a module whose render raced an invalidation, so it is cached', async () => {
+    const { graph, renders } = memoryGraph({ '/main.js': `import '/a.js'`, '/a.js': `` }, { racing: ['/a.js'] })
+    const entries = [{ url: '/main.js', as: 'script' as const }]
+    await graph.closure(entries, false)
+    expect(renders).toEqual(['/main.js', '/a.js', '/a.js'])
+    expect(graph.cachedClosure(entries, false)?.map((r) => r.url)).toEqual(['/main.js', '/a.js'])
+  })
+
+  it('renders what it can never track (a static file) once per request, and never caches it', async () => {
+    const { graph, renders } = memoryGraph({ '/main.js': `import '/a.js'`, '/a.js': `` }, { untracked: ['/a.js'] })
+    const entries = [{ url: '/main.js', as: 'script' as const }]
+    await graph.closure(entries, false)
+    expect(renders).toEqual(['/main.js', '/a.js'])
+    expect(graph.cachedClosure(entries, false)).toBeUndefined()
   })
 
   it('keeps CSS links and CSS imports apart', async () => {

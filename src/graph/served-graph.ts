@@ -30,6 +30,12 @@ export interface FreshnessOracle {
   track(etag: string): unknown
   /** True while the tracked source is unchanged. */
   isCurrent(token: unknown): boolean
+  /**
+   * True when the source of this request URL is one the oracle tracks (a module Vite
+   * transforms), so a response it could not {@link track} lost a race with an invalidation and is
+   * worth rendering again; false for what it never tracks (a static file).
+   */
+  isTrackable(url: string): Promise<boolean>
 }
 
 export type RenderFunction = (request: ResourceRequest) => Promise<RenderedResponse>
@@ -171,7 +177,17 @@ export class ServedGraph {
     return this.peek(resource.key) !== resource && this.freshness.track(etag) === undefined
   }
 
-  private async renderResource(key: string, request: ResourceRequest): Promise<ServedResource | undefined> {
+  /**
+   * Renders a request and caches the response while its source is trackable. A module response
+   * Vite did not keep (its transform ran in the millisecond of an invalidation, which Vite's
+   * timestamps cannot order, e.g. Vite 6 invalidating an inline script's proxy module on each
+   * HTML request) is rendered once more, so it can be cached and announced early next time.
+   */
+  private async renderResource(
+    key: string,
+    request: ResourceRequest,
+    retried = false,
+  ): Promise<ServedResource | undefined> {
     await this.acquireRenderSlot()
     let response: RenderedResponse
     try {
@@ -184,9 +200,16 @@ export class ServedGraph {
     }
     const resource = buildResource(key, request, response, this.debug)
     const etag = headerString(response.headers.etag)
-    const token = response.status === 200 && etag ? this.freshness.track(etag) : undefined
-    if (token !== undefined) this.store(key, { resource, token, bytes: response.body.length })
-    return resource
+    if (response.status !== 200 || etag === undefined) return resource
+    const token = this.freshness.track(etag)
+    if (token !== undefined) {
+      this.store(key, { resource, token, bytes: response.body.length })
+      return resource
+    }
+    if (retried || !(await this.freshness.isTrackable(request.url).catch(() => false))) return resource
+    this.debug?.(`${request.url} changed while it rendered: rendering it again`)
+    await new Promise((resolve) => setTimeout(resolve, 1))
+    return (await this.renderResource(key, request, true)) ?? resource
   }
 
   private store(key: string, entry: CacheEntry): void {

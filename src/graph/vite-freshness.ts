@@ -26,5 +26,22 @@ export function createViteFreshnessOracle(server: ViteDevServer): FreshnessOracl
       const { module, transformResult } = token as TransformToken
       return module.transformResult === transformResult
     },
+    async isTrackable(url) {
+      const moduleUrl = toModuleUrl(url, server.config.base)
+      return moduleUrl !== undefined && (await moduleGraph.getModuleByUrl(moduleUrl)) !== undefined
+    },
+  }
+}
+
+/**
+ * The URL Vite's transform middleware looks a request URL up by: without `base`, decoded, with
+ * the `__x00__` placeholder back to a null byte. Undefined when it is outside `base` or malformed.
+ */
+function toModuleUrl(url: string, base: string): string | undefined {
+  if (!url.startsWith(base)) return undefined
+  try {
+    return decodeURI(`/${url.slice(base.length)}`).replace('__x00__', '\0')
+  } catch {
+    return undefined
   }
 }
