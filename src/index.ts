@@ -7,6 +7,7 @@ import { createViteFreshnessOracle } from './graph/vite-freshness.js'
 import { PLUGIN_NAME, resolveOptions, type Http2PushOptions } from './options.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
 import { createPageMiddleware, KnownPages } from './page-middleware.js'
+import { createCachedResponseMiddleware, installBeforeViteTransform } from './cached-response-middleware.js'
 import { createViteRenderer } from './render/vite-renderer.js'
 import { proxyForcesHttp1 } from './vite-version.js'
 import { warmPageClosures } from './warmup.js'
@@ -24,6 +25,8 @@ export interface Http2PushApi {
   readonly rememberedPushCount: number
   /** Number of responses in the rendered-response cache. */
   readonly cachedResponseCount: number
+  /** Number of module and stylesheet GETs answered from that cache instead of by Vite's transform middleware. */
+  readonly cachedResponsesServed: number
 }
 
 /**
@@ -35,6 +38,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   const connections = new ConnectionPushRegistry()
   let config: ResolvedConfig
   let graph: ServedGraph | undefined
+  let cachedResponsesServed = 0
 
   return {
     name: PLUGIN_NAME,
@@ -92,6 +96,13 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         if (server.httpServer) server.httpServer.once('listening', warm)
         else warm()
       }
+      if (resolved.mode === 'off') return undefined
+      // After Vite's internal middlewares are in place: answer module GETs from the cache.
+      return () => {
+        const handler = createCachedResponseMiddleware(served, () => cachedResponsesServed++)
+        if (!installBeforeViteTransform(server.middlewares, handler))
+          debug?.('Vite transform middleware not found: module requests are not served from the cache')
+      }
     },
 
     api: {
@@ -103,6 +114,9 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       },
       get cachedResponseCount() {
         return graph?.size ?? 0
+      },
+      get cachedResponsesServed() {
+        return cachedResponsesServed
       },
     },
   }

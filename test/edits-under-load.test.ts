@@ -4,7 +4,7 @@ import path from 'node:path'
 import type { Plugin, ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateApp } from './support/generate-app.js'
-import { TestClient, type FetchedResponse, type PageLoad } from './support/http2-clients.js'
+import { BYPASS_RESPONSE_CACHE, TestClient, type FetchedResponse, type PageLoad } from './support/http2-clients.js'
 import { guardProcess, problemLogLines, type ProcessGuard } from './support/process-guards.js'
 import { comparableHeaders, expectPushesIdenticalToGets, waitFor } from './support/push-checks.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
@@ -42,7 +42,10 @@ const stripTimestamps = (text: string) => text.replace(/\?t=\d+&/g, '?').replace
 const codeUpToTimestamps = (body: Buffer) =>
   stripTimestamps(body.toString().replace(/\n\/\/# sourceMappingURL=data:[^\n]*/g, ''))
 const versionOf = (body: Buffer) => Number(/export const editVersion = (\d+);/.exec(body.toString())?.[1] ?? NaN)
-const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
+/** A module request answered by Vite itself (the truth pushes are checked against). */
+const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script', ...BYPASS_RESPONSE_CACHE }
+/** The same request as a browser makes it: the plugin may answer it from its response cache. */
+const BROWSER_SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
 
 const ROUTES_ID = '\0virtual:routes'
 const ROUTES_URL = '/@id/__x00__virtual:routes'
@@ -169,6 +172,23 @@ describe('edits saved while push clients load the page', () => {
       }
     })()
 
+    // the browser-form poller: the same GETs as a browser makes them, which the plugin answers
+    // from its response cache while that is current; held to the same two rules as pushes
+    const cachedGets: Array<{ module: string; version: number; requestedAt: number; body: Buffer }> = []
+    const servedFromCacheBefore = t.plugin.api!.cachedResponsesServed
+    const browserPoller = new TestClient(t.origin, { enablePush: false })
+    const browserPolling = (async () => {
+      while (!editsDone) {
+        for (const module of edited.keys()) {
+          const requestedAt = performance.now()
+          const response = await browserPoller.get(module, BROWSER_SCRIPT)
+          if (response.status !== 200) violations.push(`browser GET ${module} answered ${response.status}`)
+          else cachedGets.push({ module, version: versionOf(response.body), requestedAt, body: response.body })
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    })()
+
     const newestGetBefore = (module: string, time: number) => {
       let newest = -1
       for (const o of observations) if (o.module === module && o.doneAt < time && o.version > newest) newest = o.version
@@ -253,7 +273,17 @@ describe('edits saved while push clients load the page', () => {
       'Vite to serve the last edits',
     )
     editsDone = true
-    await Promise.all([polling, ...workers])
+    await Promise.all([polling, browserPolling, ...workers])
+    await browserPoller.close()
+    const servedFromCache = t.plugin.api!.cachedResponsesServed - servedFromCacheBefore
+    for (const get of cachedGets) {
+      const floor = newestGetBefore(get.module, get.requestedAt)
+      if (get.version < floor)
+        violations.push(
+          `stale browser GET: ${get.module} at version ${get.version}, but a GET by Vite returned version ${floor} before it was requested`,
+        )
+      pushedEdited.push({ module: get.module, version: get.version, body: get.body, key: `GET ${get.module}` })
+    }
     await new Promise((resolve) => setTimeout(resolve, 300))
 
     // 1. consistency: each pushed version's bytes are what GETs returned for that version
@@ -337,11 +367,13 @@ describe('edits saved while push clients load the page', () => {
         violations.push(`push ${push.key} (version ${push.version}) differs from a GET of that version`)
     }
 
-    const refreshedEdited = pushedEdited.filter((push) => push.version > 0).length
+    const refreshedEdited = pushedEdited.filter((push) => push.version > 0 && !push.key.startsWith('GET ')).length
     console.log(
       `[edits] ${EDITS} saves; ${pageLoads} page loads by ${CLIENTS} push clients; ${pushesChecked} pushes checked, ` +
-        `${refreshedEdited} of them edited modules at a version > 0 (${unseen.length} versions re-rendered for reference); ${observations.length} GETs by the poller`,
+        `${refreshedEdited} of them edited modules at a version > 0 (${unseen.length} versions re-rendered for reference); ${observations.length} GETs by the poller; ` +
+        `${cachedGets.length} browser-form GETs, ${servedFromCache} answered from the plugin's cache`,
     )
+    expect(servedFromCache, 'browser-form GETs were answered from the cache during the edits').toBeGreaterThan(10)
     expect(violations).toEqual([])
     expect(pageLoads).toBeGreaterThan(CLIENTS * 3)
     expect(refreshedEdited, 'edited modules were pushed again during the edits').toBeGreaterThan(10)

@@ -39,6 +39,13 @@ export interface ClientOptions {
   /** How many promised-but-not-started pushes the client keeps (Node's default is 200). */
   maxReservedRemoteStreams?: number
   settings?: http2.Settings
+  /**
+   * Let the plugin answer module requests from its response cache, as it does for a browser.
+   * Off by default: module requests then carry `Cache-Control: no-cache` (as with DevTools'
+   * "Disable cache"), so they are answered by Vite's own transform middleware and tests compare
+   * pushes with what Vite serves, not with the plugin's own cache.
+   */
+  useResponseCache?: boolean
 }
 
 /** Key of a request: the path, prefixed for the stylesheet form. */
@@ -48,6 +55,8 @@ export function keyOf(path: string, as: 'script' | 'style'): string {
 
 const SCRIPT_HEADERS = { accept: '*/*', 'sec-fetch-dest': 'script' }
 const STYLE_HEADERS = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
+/** Request headers that make the plugin leave a module request to Vite itself. */
+export const BYPASS_RESPONSE_CACHE = { 'cache-control': 'no-cache' }
 
 /** A real `node:http2` client over TLS, that accepts push (or refuses it), and loads pages like a browser. */
 export class TestClient {
@@ -55,6 +64,7 @@ export class TestClient {
   /** Every push promise received, in arrival order. */
   readonly pushes: ReceivedPush[] = []
   private readonly unusedPushes = new Map<string, ReceivedPush>()
+  private readonly moduleRequestHeaders: { script: http2.OutgoingHttpHeaders; style: http2.OutgoingHttpHeaders }
   /** What this client holds from earlier loads (a browser's memory cache for this connection). */
   readonly held = new Map<string, FetchedResponse>()
 
@@ -64,6 +74,8 @@ export class TestClient {
       maxReservedRemoteStreams: options.maxReservedRemoteStreams ?? 2000,
       settings: { enablePush: options.enablePush ?? true, ...options.settings },
     })
+    const bypass = options.useResponseCache ? {} : BYPASS_RESPONSE_CACHE
+    this.moduleRequestHeaders = { script: { ...SCRIPT_HEADERS, ...bypass }, style: { ...STYLE_HEADERS, ...bypass } }
     this.session.on('error', () => {})
     this.session.on('stream', (stream, requestHeaders) => this.onPush(stream, requestHeaders))
   }
@@ -119,7 +131,7 @@ export class TestClient {
           if (!response) {
             requestedThisWave = true
             load.requested.add(key)
-            response = await this.get(entry.path, entry.as === 'style' ? STYLE_HEADERS : SCRIPT_HEADERS)
+            response = await this.get(entry.path, this.moduleRequestHeaders[entry.as])
           }
           load.closure.set(key, response)
           this.held.set(key, response)
@@ -253,7 +265,10 @@ function toPath(specifier: string, base: string): string {
   return url.pathname + url.search
 }
 
-/** A GET from a fresh connection that refuses push, the way a plain client sees the server. */
+/**
+ * A GET from a fresh connection that refuses push, the way a plain client sees the server, and
+ * answered by Vite itself (never from the plugin's response cache: see {@link BYPASS_RESPONSE_CACHE}).
+ */
 export async function plainGet(
   origin: string,
   path: string,
@@ -261,7 +276,7 @@ export async function plainGet(
 ): Promise<FetchedResponse> {
   const client = new TestClient(origin, { enablePush: false })
   try {
-    return await client.get(path, headers)
+    return await client.get(path, { ...headers, ...BYPASS_RESPONSE_CACHE })
   } finally {
     await client.close()
   }

@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Connect } from 'vite'
+import { resourceKey, type ServedGraph } from './graph/served-graph.js'
+import { isInProcessRequest } from './render/in-process-request.js'
+
+/** The middleware function Vite serves transformed modules from; ours goes right before it. */
+const VITE_TRANSFORM_MIDDLEWARE = 'viteTransformMiddleware'
+
+interface StackLayer {
+  route: string
+  handle: Connect.NextHandleFunction
+}
+
+/**
+ * Answers a browser's module or stylesheet GET from the graph's cache, when the cache holds the
+ * current response for exactly that request: the same bytes and headers Vite's transform
+ * middleware would send (the cache is what pushes are made of, and it is dropped the moment
+ * Vite's module graph changes), without transforming, re-encoding the inline sourcemap or
+ * resolving the URL again. The page's closure is cached, so in a browser most of a page's
+ * module requests take this path.
+ *
+ * Only requests that match how the cached response was rendered are answered: `GET`, a
+ * `Sec-Fetch-Dest` of `script` (an import or module script, `Accept` without `text/css`) or
+ * `style` (a stylesheet link, `Accept: text/css`), and nothing that could make Vite answer
+ * differently or that asks to bypass caches (`If-None-Match`, `If-Modified-Since`, `Range`,
+ * `Origin`, `Cache-Control: no-cache`, `Pragma: no-cache`, as on a hard reload). Everything else,
+ * and every miss, goes on to Vite.
+ */
+export function createCachedResponseMiddleware(graph: ServedGraph, onServed: () => void): Connect.NextHandleFunction {
+  return function http2PushCachedResponseMiddleware(req, res, next) {
+    const key = cacheKeyFor(req)
+    const resource = key === undefined ? undefined : graph.peek(key)
+    if (!resource || resource.response.status !== 200 || res.headersSent) return next()
+    onServed()
+    sendCached(res, resource.response.headers, resource.response.body)
+  }
+}
+
+/**
+ * Puts `handler` into the server's middleware stack right before Vite's transform middleware:
+ * after the host check, CORS, proxy, `base` and public-file handling and any middleware a plugin
+ * added, so only the transform itself is skipped. Returns false (and installs nothing) when that
+ * middleware cannot be found.
+ */
+export function installBeforeViteTransform(middlewares: Connect.Server, handler: Connect.NextHandleFunction): boolean {
+  const stack = (middlewares as unknown as { stack?: StackLayer[] }).stack
+  if (!Array.isArray(stack)) return false
+  const index = stack.findIndex((layer) => layer.handle?.name === VITE_TRANSFORM_MIDDLEWARE)
+  if (index < 0) return false
+  stack.splice(index, 0, { route: '', handle: handler })
+  return true
+}
+
+/** The graph key of a request that a cached response can answer, or undefined. */
+function cacheKeyFor(req: IncomingMessage): string | undefined {
+  if (req.method !== 'GET' || isInProcessRequest(req)) return undefined
+  const headers = req.headers
+  if (
+    headers['if-none-match'] !== undefined ||
+    headers['if-modified-since'] !== undefined ||
+    headers.range !== undefined ||
+    headers.origin !== undefined ||
+    /\bno-cache\b/i.test(String(headers['cache-control'] ?? '')) ||
+    /\bno-cache\b/i.test(String(headers.pragma ?? ''))
+  )
+    return undefined
+  const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url
+  if (!url) return undefined
+  const wantsCss = String(headers.accept ?? '').includes('text/css')
+  const destination = headers['sec-fetch-dest']
+  if (destination === 'script' && !wantsCss) return resourceKey({ url, as: 'script' })
+  if (destination === 'style' && wantsCss) return resourceKey({ url, as: 'style' })
+  return undefined
+}
+
+function sendCached(res: ServerResponse, headers: Record<string, string | string[]>, body: Buffer): void {
+  res.statusCode = 200
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
+  res.end(body)
+}

@@ -1,0 +1,213 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Plugin } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { basicAppConfig, createBasicApp } from './support/basic-app.js'
+import { plainGet, TestClient, type FetchedResponse } from './support/http2-clients.js'
+import { expectSameResponse, waitFor } from './support/push-checks.js'
+import { startTestServer, type TestServer } from './support/vite-server.js'
+
+// A browser's module and stylesheet GETs are answered from the plugin's response cache (what
+// pushes are made of) while it is current. Each must be exactly what Vite itself returns for the
+// same request (a GET with `Cache-Control: no-cache`, which the plugin leaves to Vite), must never
+// be stale after an edit, and must not skip the middlewares of the server or of other plugins.
+
+const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
+const STYLE = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
+
+/** The request headers a browser sends for a closure key. */
+const browserRequest = (key: string) =>
+  key.startsWith('style:') ? { path: key.slice('style:'.length), headers: STYLE } : { path: key, headers: SCRIPT }
+
+/** A plugin whose middleware (added before Vite's own) blocks one URL and tags every response. */
+function guardPlugin(): Plugin {
+  return {
+    name: 'guard',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (req.url === '/src/shared.ts' && req.headers['x-blocked'] === 'yes') {
+          res.statusCode = 403
+          return res.end('blocked by a user middleware')
+        }
+        res.setHeader('x-guard', 'seen')
+        next()
+      })
+    },
+  }
+}
+
+describe('module GETs answered from the response cache', () => {
+  let dir: string
+  let t: TestServer
+  let closureKeys: string[]
+  const served = () => t.plugin.api!.cachedResponsesServed
+
+  beforeAll(async () => {
+    dir = createBasicApp()
+    const config = basicAppConfig(dir)
+    t = await startTestServer(path.join(dir, 'app'), {}, { ...config, plugins: [...config.plugins, guardPlugin()] })
+    const client = new TestClient(t.origin, { enablePush: false })
+    try {
+      closureKeys = [...(await client.loadPage('/')).closure.keys()]
+    } finally {
+      await client.close()
+    }
+    expect(closureKeys.length).toBeGreaterThan(15)
+  })
+  afterAll(async () => {
+    await t?.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  it("answers a browser's GET of every module of the page from the cache, identical to Vite's own response", async () => {
+    const client = new TestClient(t.origin, { enablePush: false })
+    try {
+      let fromCache = 0
+      for (const key of closureKeys) {
+        const { path: url, headers } = browserRequest(key)
+        const before = served()
+        const cached = await client.get(url, headers)
+        if (served() > before) fromCache++
+        const own = await plainGet(t.origin, url, headers)
+        expect(own.headers['x-guard'], `${key}: answered by Vite`).toBe('seen')
+        expectSameResponse(key, cached, own)
+      }
+      // all but the inline script's proxy module (Vite invalidates it on every HTML request)
+      expect(fromCache).toBeGreaterThanOrEqual(closureKeys.length - 1)
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('a browser-form page load takes every module from the cache', async () => {
+    const client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    try {
+      const before = served()
+      const load = await client.loadPage('/')
+      expect(load.requested.size).toBe(closureKeys.length)
+      expect(served() - before).toBeGreaterThanOrEqual(closureKeys.length - 1)
+    } finally {
+      await client.close()
+    }
+  })
+
+  it.each([
+    ['Cache-Control: no-cache (a hard reload, DevTools "Disable cache")', { 'cache-control': 'no-cache' }],
+    ['Pragma: no-cache', { pragma: 'no-cache' }],
+    ['If-None-Match', { 'if-none-match': 'W/"0-0"' }],
+    ['If-Modified-Since', { 'if-modified-since': new Date().toUTCString() }],
+    ['Range', { range: 'bytes=0-10' }],
+    ['Origin', { origin: 'https://localhost' }],
+    ['no Sec-Fetch-Dest', { 'sec-fetch-dest': undefined }],
+    ['Sec-Fetch-Dest: document', { 'sec-fetch-dest': 'document' }],
+    ['Accept: text/css on a script destination', { accept: 'text/css' }],
+  ])('leaves a request with %s to Vite', async (_name, extra) => {
+    const before = served()
+    const headers = Object.fromEntries(
+      Object.entries({ ...SCRIPT, ...extra }).filter(([, value]) => value !== undefined),
+    ) as Record<string, string>
+    const client = new TestClient(t.origin, { enablePush: false })
+    try {
+      const response = await client.get('/src/main.ts', headers)
+      expect(response.status).toBeLessThan(500)
+    } finally {
+      await client.close()
+    }
+    expect(served()).toBe(before)
+  })
+
+  it('answers the matching 304 to If-None-Match through Vite, as before', async () => {
+    const first = await plainGet(t.origin, '/src/main.ts', SCRIPT)
+    const client = new TestClient(t.origin, { enablePush: false })
+    try {
+      const revalidated = await client.get('/src/main.ts', { ...SCRIPT, 'if-none-match': String(first.headers.etag) })
+      expect(revalidated.status).toBe(304)
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('runs the middlewares of other plugins first: a blocked request stays blocked', async () => {
+    const client = new TestClient(t.origin, { enablePush: false })
+    try {
+      const before = served()
+      const blocked = await client.get('/src/shared.ts', { ...SCRIPT, 'x-blocked': 'yes' })
+      expect(blocked.status).toBe(403)
+      expect(blocked.body.toString()).toBe('blocked by a user middleware')
+      expect(served()).toBe(before)
+      const allowed = await client.get('/src/shared.ts', SCRIPT)
+      expect(allowed.status).toBe(200)
+      expect(allowed.headers['x-guard']).toBe('seen')
+      expect(served()).toBe(before + 1)
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('is never stale: after an edit, the same URL serves the new code', async () => {
+    const file = path.join(dir, 'app/src/shared.ts')
+    const client = new TestClient(t.origin, { enablePush: false })
+    try {
+      const before = await client.get('/src/shared.ts', SCRIPT)
+      expect(before.body.toString()).toContain('shared = "shared"')
+      fs.writeFileSync(file, `export const shared = 'edited'\n`)
+      let after: FetchedResponse | undefined
+      await waitFor(
+        async () => {
+          after = await client.get('/src/shared.ts', SCRIPT)
+          return after.body.toString().includes('shared = "edited"')
+        },
+        10_000,
+        'the edit to be served',
+      )
+      expectSameResponse('/src/shared.ts', after, await plainGet(t.origin, '/src/shared.ts', SCRIPT))
+      // once a page load has rendered the new version (imported with a `?t=` now), that URL is
+      // answered from the cache again
+      const loader = new TestClient(t.origin, { enablePush: false })
+      const load = await loader.loadPage('/')
+      await loader.close()
+      const edited = [...load.closure.keys()].find((key) => key.startsWith('/src/shared.ts?t='))
+      expect(edited, [...load.closure.keys()].join(' ')).toBeDefined()
+      const beforeCount = served()
+      const cached = await client.get(edited!, SCRIPT)
+      expect(served()).toBe(beforeCount + 1)
+      expect(cached.body.toString()).toContain('shared = "edited"')
+      expectSameResponse(edited!, cached, await plainGet(t.origin, edited!, SCRIPT))
+    } finally {
+      await client.close()
+    }
+  })
+})
+
+describe('the response cache with base /app/ and with mode off', () => {
+  it('answers under the base', async () => {
+    const dir = createBasicApp()
+    const t = await startTestServer(path.join(dir, 'app'), {}, { ...basicAppConfig(dir), base: '/app/' })
+    const client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    try {
+      const load = await client.loadPage('/app/')
+      expect(t.plugin.api!.cachedResponsesServed).toBeGreaterThanOrEqual(load.closure.size - 1)
+      const got = await client.get('/app/src/main.ts', SCRIPT)
+      expectSameResponse('/app/src/main.ts', got, await plainGet(t.origin, '/app/src/main.ts', SCRIPT))
+    } finally {
+      await client.close()
+      await t.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('is not used with mode off', async () => {
+    const dir = createBasicApp()
+    const t = await startTestServer(path.join(dir, 'app'), { mode: 'off' }, basicAppConfig(dir))
+    const client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    try {
+      await client.loadPage('/')
+      await client.loadPage('/')
+      expect(t.plugin.api!.cachedResponsesServed).toBe(0)
+    } finally {
+      await client.close()
+      await t.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
