@@ -23,14 +23,18 @@ interface StackLayer {
  * `Sec-Fetch-Dest` of `script` (an import or module script, `Accept` without `text/css`) or
  * `style` (a stylesheet link, `Accept: text/css`), and nothing that could make Vite answer
  * differently or that asks to bypass caches (`If-None-Match`, `If-Modified-Since`, `Range`,
- * `Origin`, `Cache-Control: no-cache`, `Pragma: no-cache`, as on a hard reload). Everything else,
- * and every miss, goes on to Vite.
+ * `Cache-Control: no-cache`, `Pragma: no-cache`, as on a hard reload). `Origin` (Chromium sends
+ * it with every module script) is fine: the CORS middleware before this one has already set its
+ * headers on the response, as it does for Vite's own. A response that an earlier middleware has
+ * wrapped (its `end`, `write`, `writeHead` or `setHeader` replaced, as compression does) is left
+ * to Vite too: the cached body went through that wrapper once already. Everything else, and every
+ * miss, goes on to Vite.
  */
 export function createCachedResponseMiddleware(graph: ServedGraph, onServed: () => void): Connect.NextHandleFunction {
   return function http2PushCachedResponseMiddleware(req, res, next) {
     const key = cacheKeyFor(req)
     const resource = key === undefined ? undefined : graph.peek(key)
-    if (!resource || resource.response.status !== 200 || res.headersSent) return next()
+    if (!resource || resource.response.status !== 200 || res.headersSent || isWrapped(res)) return next()
     onServed()
     sendCached(res, resource.response.headers, resource.response.body)
   }
@@ -59,7 +63,6 @@ function cacheKeyFor(req: IncomingMessage): string | undefined {
     headers['if-none-match'] !== undefined ||
     headers['if-modified-since'] !== undefined ||
     headers.range !== undefined ||
-    headers.origin !== undefined ||
     /\bno-cache\b/i.test(String(headers['cache-control'] ?? '')) ||
     /\bno-cache\b/i.test(String(headers.pragma ?? ''))
   )
@@ -72,6 +75,13 @@ function cacheKeyFor(req: IncomingMessage): string | undefined {
   if (destination === 'style' && wantsCss) return resourceKey({ url, as: 'style' })
   return undefined
 }
+
+/** True when a middleware has replaced one of the response's writing methods with its own. */
+function isWrapped(res: ServerResponse): boolean {
+  return WRITING_METHODS.some((method) => Object.prototype.hasOwnProperty.call(res, method))
+}
+
+const WRITING_METHODS = ['end', 'write', 'writeHead', 'setHeader'] as const
 
 function sendCached(res: ServerResponse, headers: Record<string, string | string[]>, body: Buffer): void {
   res.statusCode = 200

@@ -97,7 +97,6 @@ describe('module GETs answered from the response cache', () => {
     ['If-None-Match', { 'if-none-match': 'W/"0-0"' }],
     ['If-Modified-Since', { 'if-modified-since': new Date().toUTCString() }],
     ['Range', { range: 'bytes=0-10' }],
-    ['Origin', { origin: 'https://localhost' }],
     ['no Sec-Fetch-Dest', { 'sec-fetch-dest': undefined }],
     ['Sec-Fetch-Dest: document', { 'sec-fetch-dest': 'document' }],
     ['Accept: text/css on a script destination', { accept: 'text/css' }],
@@ -114,6 +113,21 @@ describe('module GETs answered from the response cache', () => {
       await client.close()
     }
     expect(served()).toBe(before)
+  })
+
+  it('answers a request with Origin (Chromium sends it with module scripts) with the CORS headers Vite adds', async () => {
+    const origin = { origin: t.origin }
+    const client = new TestClient(t.origin, { enablePush: false })
+    try {
+      const before = served()
+      const cached = await client.get('/src/main.ts', { ...SCRIPT, ...origin })
+      expect(served()).toBe(before + 1)
+      const own = await plainGet(t.origin, '/src/main.ts', { ...SCRIPT, ...origin })
+      expect(own.headers['access-control-allow-origin']).toBe(t.origin)
+      expectSameResponse('/src/main.ts with Origin', cached, own)
+    } finally {
+      await client.close()
+    }
   })
 
   it('answers the matching 304 to If-None-Match through Vite, as before', async () => {
@@ -175,6 +189,58 @@ describe('module GETs answered from the response cache', () => {
       expectSameResponse(edited!, cached, await plainGet(t.origin, edited!, SCRIPT))
     } finally {
       await client.close()
+    }
+  })
+})
+
+describe('the response cache behind a middleware that wraps responses', () => {
+  // Like a compression or banner middleware: it replaces res.end for script requests that ask for
+  // it. The cached body went through it once during the render; it must not go through twice.
+  function bannerPlugin(): Plugin {
+    return {
+      name: 'banner',
+      configureServer(server) {
+        server.middlewares.use((req, res, next) => {
+          if (req.headers['x-banner'] === undefined && req.headers.host !== 'localhost') return next()
+          const end = res.end.bind(res) as (...args: unknown[]) => unknown
+          ;(res as unknown as { end: unknown }).end = (chunk: unknown, ...rest: unknown[]) => {
+            if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) {
+              const body = Buffer.concat([Buffer.from('/* banner */\n'), Buffer.from(chunk)])
+              if (res.hasHeader('content-length')) res.setHeader('content-length', body.length)
+              return end(body, ...rest)
+            }
+            return end(chunk, ...rest)
+          }
+          next()
+        })
+      },
+    }
+  }
+
+  it('leaves a wrapped response to Vite: the body is wrapped exactly once', async () => {
+    const dir = createBasicApp()
+    const config = basicAppConfig(dir)
+    const t = await startTestServer(
+      path.join(dir, 'app'),
+      {},
+      { ...config, plugins: [...config.plugins, bannerPlugin()] },
+    )
+    const client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    try {
+      await client.loadPage('/') // renders (and caches) the closure, through the banner middleware
+      const before = t.plugin.api!.cachedResponsesServed
+      const got = await client.get('/src/main.ts', { ...SCRIPT, 'x-banner': 'yes' })
+      expect(t.plugin.api!.cachedResponsesServed).toBe(before)
+      expect(got.body.toString().match(/\/\* banner \*\//g)).toHaveLength(1)
+      expectSameResponse(
+        '/src/main.ts',
+        got,
+        await plainGet(t.origin, '/src/main.ts', { ...SCRIPT, 'x-banner': 'yes' }),
+      )
+    } finally {
+      await client.close()
+      await t.close()
+      fs.rmSync(dir, { recursive: true, force: true })
     }
   })
 })
