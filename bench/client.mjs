@@ -19,7 +19,11 @@ const CONNECTION_WINDOW = 15 * 1024 * 1024
 const DOCUMENT_HEADERS = { accept: 'text/html', 'sec-fetch-dest': 'document' }
 
 function newClient(origin, enablePush) {
-  const client = new TestClient(origin, { enablePush, settings: { initialWindowSize: STREAM_WINDOW } })
+  const client = new TestClient(origin, {
+    enablePush,
+    useResponseCache: true,
+    settings: { initialWindowSize: STREAM_WINDOW },
+  })
   try {
     client.session.setLocalWindowSize(CONNECTION_WINDOW)
   } catch {
