@@ -19,7 +19,12 @@ import { fileURLToPath } from 'node:url'
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const base = path.join(os.tmpdir(), 'vite-plugin-http2-push-compat')
 const majors = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['6', '7', '8']
-const suites = ['test/push.integration.test.ts', 'test/setups.test.ts', 'test/middleware-mode.test.ts']
+const suites = [
+  'test/push.integration.test.ts',
+  'test/cached-responses.test.ts',
+  'test/setups.test.ts',
+  'test/middleware-mode.test.ts',
+]
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
 function run(command, args, options = {}) {
