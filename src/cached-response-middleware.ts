@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Connect } from 'vite'
 import { resourceKey, type ServedGraph } from './graph/served-graph.js'
+import type { RenderedResponse } from './render/captured-response.js'
 import { isInProcessRequest } from './render/in-process-request.js'
 
 /** The middleware function Vite serves transformed modules from; ours goes right before it. */
@@ -16,7 +17,8 @@ interface StackLayer {
  * current response for exactly that request: the same bytes and headers Vite's transform
  * middleware would send (the cache is what pushes are made of, and it is dropped the moment
  * Vite's module graph changes), without transforming, re-encoding the inline sourcemap or
- * resolving the URL again. The page's closure is cached, so in a browser most of a page's
+ * resolving the URL again. Like Vite's own answer, it sets only the headers Vite's `send` sets
+ * and keeps those the earlier middlewares set for this request. The page's closure is cached, so in a browser most of a page's
  * module requests take this path.
  *
  * Only requests that match how the cached response was rendered are answered: `GET`, a
@@ -30,15 +32,30 @@ interface StackLayer {
  * to Vite too: the cached body went through that wrapper once already. Everything else, and every
  * miss, goes on to Vite.
  */
-export function createCachedResponseMiddleware(graph: ServedGraph, onServed: () => void): Connect.NextHandleFunction {
+export function createCachedResponseMiddleware(
+  graph: ServedGraph,
+  serverHeaders: Record<string, unknown> | undefined,
+  onServed: () => void,
+): Connect.NextHandleFunction {
+  const headersViteSets = new Set([...VITE_SEND_HEADERS, ...Object.keys(serverHeaders ?? {}).map(lower)])
   return function http2PushCachedResponseMiddleware(req, res, next) {
     const key = cacheKeyFor(req)
     const resource = key === undefined ? undefined : graph.peek(key)
     if (!resource || resource.response.status !== 200 || res.headersSent || isWrapped(res)) return next()
     onServed()
-    sendCached(res, resource.response.headers, resource.response.body)
+    sendCached(res, resource.response, headersViteSets)
   }
 }
+
+/**
+ * The headers Vite's transform middleware itself sets when it answers (its `send`: these three
+ * plus `server.headers`). Every other header of the response was set by the middlewares before it,
+ * which have already run for this very request, so they are left as they are now (a per-request
+ * header such as a request id must not be replaced by the one captured when the response was rendered).
+ */
+const VITE_SEND_HEADERS = ['content-type', 'cache-control', 'etag']
+
+const lower = (name: string) => name.toLowerCase()
 
 /**
  * Puts `handler` into the server's middleware stack right before Vite's transform middleware:
@@ -83,8 +100,8 @@ function isWrapped(res: ServerResponse): boolean {
 
 const WRITING_METHODS = ['end', 'write', 'writeHead', 'setHeader'] as const
 
-function sendCached(res: ServerResponse, headers: Record<string, string | string[]>, body: Buffer): void {
+function sendCached(res: ServerResponse, response: RenderedResponse, names: ReadonlySet<string>): void {
   res.statusCode = 200
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
-  res.end(body)
+  for (const [name, value] of Object.entries(response.headers)) if (names.has(name)) res.setHeader(name, value)
+  res.end(response.body)
 }

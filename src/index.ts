@@ -99,7 +99,11 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       if (resolved.mode === 'off') return undefined
       // After Vite's internal middlewares are in place: answer module GETs from the cache.
       return () => {
-        const handler = createCachedResponseMiddleware(served, () => cachedResponsesServed++)
+        const handler = createCachedResponseMiddleware(
+          served,
+          server.config.server.headers,
+          () => cachedResponsesServed++,
+        )
         if (!installBeforeViteTransform(server.middlewares, handler))
           debug?.('Vite transform middleware not found: module requests are not served from the cache')
       }

@@ -19,7 +19,13 @@ const STYLE = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
 const browserRequest = (key: string) =>
   key.startsWith('style:') ? { path: key.slice('style:'.length), headers: STYLE } : { path: key, headers: SCRIPT }
 
-/** A plugin whose middleware (added before Vite's own) blocks one URL and tags every response. */
+/** Requests seen by {@link guardPlugin}'s middleware, renders included. */
+let requestNumber = 0
+
+/**
+ * A plugin whose middleware (added before Vite's own) blocks one URL, tags every response and
+ * numbers every request (a per-request header, like a request id).
+ */
 function guardPlugin(): Plugin {
   return {
     name: 'guard',
@@ -30,10 +36,18 @@ function guardPlugin(): Plugin {
           return res.end('blocked by a user middleware')
         }
         res.setHeader('x-guard', 'seen')
+        res.setHeader('x-request-number', String(++requestNumber))
         next()
       })
     },
   }
+}
+
+/** Same status, bytes and headers (but `date` and the per-request number) as Vite's own response. */
+function expectSameAsVite(key: string, actual: FetchedResponse | undefined, own: FetchedResponse | undefined): void {
+  const strip = (response: FetchedResponse | undefined) =>
+    response && { ...response, headers: { ...response.headers, 'x-request-number': 'n' } }
+  expectSameResponse(key, strip(actual), strip(own))
 }
 
 describe('module GETs answered from the response cache', () => {
@@ -45,7 +59,15 @@ describe('module GETs answered from the response cache', () => {
   beforeAll(async () => {
     dir = createBasicApp()
     const config = basicAppConfig(dir)
-    t = await startTestServer(path.join(dir, 'app'), {}, { ...config, plugins: [...config.plugins, guardPlugin()] })
+    t = await startTestServer(
+      path.join(dir, 'app'),
+      {},
+      {
+        ...config,
+        plugins: [...config.plugins, guardPlugin()],
+        server: { ...config.server, headers: { 'x-served-by': 'vite dev' } },
+      },
+    )
     const client = new TestClient(t.origin, { enablePush: false })
     try {
       closureKeys = [...(await client.loadPage('/')).closure.keys()]
@@ -70,7 +92,7 @@ describe('module GETs answered from the response cache', () => {
         if (served() > before) fromCache++
         const own = await plainGet(t.origin, url, headers)
         expect(own.headers['x-guard'], `${key}: answered by Vite`).toBe('seen')
-        expectSameResponse(key, cached, own)
+        expectSameAsVite(key, cached, own)
       }
       // all but the inline script's proxy module (Vite invalidates it on every HTML request)
       expect(fromCache).toBeGreaterThanOrEqual(closureKeys.length - 1)
@@ -124,7 +146,7 @@ describe('module GETs answered from the response cache', () => {
       expect(served()).toBe(before + 1)
       const own = await plainGet(t.origin, '/src/main.ts', { ...SCRIPT, ...origin })
       expect(own.headers['access-control-allow-origin']).toBe(t.origin)
-      expectSameResponse('/src/main.ts with Origin', cached, own)
+      expectSameAsVite('/src/main.ts with Origin', cached, own)
     } finally {
       await client.close()
     }
@@ -136,6 +158,20 @@ describe('module GETs answered from the response cache', () => {
     try {
       const revalidated = await client.get('/src/main.ts', { ...SCRIPT, 'if-none-match': String(first.headers.etag) })
       expect(revalidated.status).toBe(304)
+    } finally {
+      await client.close()
+    }
+  })
+
+  it("keeps the headers the earlier middlewares set for this request, and sets Vite's own", async () => {
+    const client = new TestClient(t.origin, { enablePush: false })
+    try {
+      const before = served()
+      const cached = await client.get('/src/main.ts', SCRIPT)
+      expect(served()).toBe(before + 1)
+      expect(cached.headers['x-request-number']).toBe(String(requestNumber)) // this request's, not the render's
+      expect(cached.headers['x-served-by']).toBe('vite dev') // server.headers, set by Vite's send
+      expect(cached.headers.etag).toBeDefined()
     } finally {
       await client.close()
     }
@@ -174,7 +210,7 @@ describe('module GETs answered from the response cache', () => {
         10_000,
         'the edit to be served',
       )
-      expectSameResponse('/src/shared.ts', after, await plainGet(t.origin, '/src/shared.ts', SCRIPT))
+      expectSameAsVite('/src/shared.ts', after, await plainGet(t.origin, '/src/shared.ts', SCRIPT))
       // once a page load has rendered the new version (imported with a `?t=` now), that URL is
       // answered from the cache again
       const loader = new TestClient(t.origin, { enablePush: false })
@@ -186,7 +222,7 @@ describe('module GETs answered from the response cache', () => {
       const cached = await client.get(edited!, SCRIPT)
       expect(served()).toBe(beforeCount + 1)
       expect(cached.body.toString()).toContain('shared = "edited"')
-      expectSameResponse(edited!, cached, await plainGet(t.origin, edited!, SCRIPT))
+      expectSameAsVite(edited!, cached, await plainGet(t.origin, edited!, SCRIPT))
     } finally {
       await client.close()
     }
