@@ -54,8 +54,9 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
     const pushContext = { budget: context.options, authority: authorityOf(req), debug: context.debug }
     // While Vite transforms the HTML, already promise what the page had at its last load, if all
     // of it is cached and current; the final HTML's closure then adds only what differs.
+    const knownEntries = knownPages.get(pageUrl)
     const knownClosure =
-      delivery.push && context.graph.cachedClosure(knownPages.get(pageUrl) ?? [], context.options.dynamicImports)
+      delivery.push && context.graph.cachedClosure(knownEntries ?? [], context.options.dynamicImports)
     const earlyPush =
       delivery.push && knownClosure?.length
         ? pushResources(delivery.push.stream, knownClosure, delivery.push.state, pushContext)
@@ -66,7 +67,16 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         const started = performance.now()
         const page = extractPageEntries(html, pageUrl)
         knownPages.remember(pageUrl, page.entries)
-        const closure = await context.graph.closure(page.entries, context.options.dynamicImports)
+        // The usual reload: same entries, and nothing in the early closure changed meanwhile, so
+        // the final closure is the early one (its edges come from those very responses).
+        const unchanged =
+          earlyPush !== undefined &&
+          knownClosure !== undefined &&
+          sameEntries(knownEntries, page.entries) &&
+          context.graph.allCurrent(knownClosure)
+        const closure = unchanged
+          ? knownClosure
+          : await context.graph.closure(page.entries, context.options.dynamicImports)
         const closureMs = performance.now() - started
         const parts: string[] = []
         let finalHtml = html
@@ -77,16 +87,21 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         }
         if (delivery.push && !res.writableEnded) {
           const early = await earlyPush
-          const budget = remainingBudget(context.options, early)
-          const late = await pushResources(delivery.push.stream, closure, delivery.push.state, {
-            ...pushContext,
-            budget,
-          })
-          parts.push(describePushes(early ? mergePushStats(early, late) : late))
+          if (unchanged && early && !early.interrupted && early.failed === 0) {
+            // every push the final closure needs was promised in the early round
+            parts.push(describePushes(early))
+          } else {
+            const budget = remainingBudget(context.options, early)
+            const late = await pushResources(delivery.push.stream, closure, delivery.push.state, {
+              ...pushContext,
+              budget,
+            })
+            parts.push(describePushes(early ? mergePushStats(early, late) : late))
+          }
         }
         const ms = performance.now() - started
         context.debug?.(
-          `${pageUrl}: ${page.entries.length} entries, closure of ${closure.length} in ${closureMs.toFixed(1)} ms`,
+          `${pageUrl}: ${page.entries.length} entries, closure of ${closure.length} in ${closureMs.toFixed(1)} ms${unchanged ? ' (as promised early)' : ''}`,
         )
         if (context.options.log)
           context.logger.info(`[${PLUGIN_NAME}] ${pageUrl}: ${parts.join('; ')}, ${Math.round(ms)} ms`, {
@@ -171,6 +186,15 @@ function interceptHtmlEnd(
     return res
   }
   res.end = patchedEnd as ServerResponse['end']
+}
+
+/** True when two entry lists request the same URLs the same way, in the same order. */
+function sameEntries(known: readonly PageEntry[] | undefined, current: readonly PageEntry[]): boolean {
+  return (
+    known !== undefined &&
+    known.length === current.length &&
+    known.every((entry, index) => entry.url === current[index]!.url && entry.as === current[index]!.as)
+  )
 }
 
 /** The closure's JavaScript modules (what modulepreload can fetch), in push order. */

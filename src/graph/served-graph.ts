@@ -150,6 +150,11 @@ export class ServedGraph {
     return orderBreadthFirst(entries, found, includeDynamic)
   }
 
+  /** True while every one of these resources is still the cached, current response for its request. */
+  allCurrent(resources: readonly ServedResource[]): boolean {
+    return resources.every((resource) => this.peek(resource.key) === resource)
+  }
+
   /** Drops every cached response (used when Vite restarts or the config changes). */
   clear(): void {
     this.cache.clear()
