@@ -3,6 +3,7 @@ import type { Connect } from 'vite'
 import { resourceKey, type ServedGraph } from './graph/served-graph.js'
 import type { RenderedResponse } from './render/captured-response.js'
 import { isInProcessRequest } from './render/in-process-request.js'
+import { resourceKindRequested } from './render/request-headers.js'
 
 /** The middleware function Vite serves transformed modules from; ours goes right before it. */
 const VITE_TRANSFORM_MIDDLEWARE = 'viteTransformMiddleware'
@@ -85,12 +86,8 @@ function cacheKeyFor(req: IncomingMessage): string | undefined {
   )
     return undefined
   const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url
-  if (!url) return undefined
-  const wantsCss = String(headers.accept ?? '').includes('text/css')
-  const destination = headers['sec-fetch-dest']
-  if (destination === 'script' && !wantsCss) return resourceKey({ url, as: 'script' })
-  if (destination === 'style' && wantsCss) return resourceKey({ url, as: 'style' })
-  return undefined
+  const as = resourceKindRequested(headers)
+  return url && as ? resourceKey({ url, as }) : undefined
 }
 
 /** True when a middleware has replaced one of the response's writing methods with its own. */

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http'
 import type { ResourceKind } from '../html/page-entries.js'
 
 /**
@@ -9,4 +10,17 @@ export function requestHeadersFor(as: ResourceKind): Record<string, string> {
   return as === 'style'
     ? { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
     : { accept: '*/*', 'sec-fetch-dest': 'script' }
+}
+
+/**
+ * The inverse of {@link requestHeadersFor}: the kind of resource a browser's request asks for,
+ * when its headers select the same form a render of that kind got (`Sec-Fetch-Dest: script`
+ * without `Accept: text/css`, or `style` with it); undefined for any other request.
+ */
+export function resourceKindRequested(headers: IncomingHttpHeaders): ResourceKind | undefined {
+  const wantsCss = String(headers.accept ?? '').includes('text/css')
+  const destination = headers['sec-fetch-dest']
+  if (destination === 'script' && !wantsCss) return 'script'
+  if (destination === 'style' && wantsCss) return 'style'
+  return undefined
 }
