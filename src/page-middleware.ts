@@ -50,11 +50,11 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
     const delivery = chooseDelivery(context, res)
     if (!delivery.push && !delivery.preload) return next()
     const pageUrl = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/'
-    if (delivery.preload && context.options.earlyHints) sendEarlyHints(context, res, knownPages.get(pageUrl))
+    const knownEntries = knownPages.get(pageUrl)
+    if (delivery.preload && context.options.earlyHints) sendEarlyHints(context, res, knownEntries)
     const pushContext = { budget: context.options, authority: authorityOf(req), debug: context.debug }
     // While Vite transforms the HTML, already promise what the page had at its last load, if all
     // of it is cached and current; the final HTML's closure then adds only what differs.
-    const knownEntries = knownPages.get(pageUrl)
     const knownClosure =
       delivery.push && context.graph.cachedClosure(knownEntries ?? [], context.options.dynamicImports)
     const earlyPush =
