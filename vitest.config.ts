@@ -1,3 +1,4 @@
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
@@ -19,5 +20,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     fileParallelism: false,
+    // The plugin's default local CA lives in the user's cache folder and mkcert's CA in its data
+    // folder: tests (and the dev servers they spawn) use a temporary cache and no mkcert CA instead.
+    env: {
+      XDG_CACHE_HOME: path.join(os.tmpdir(), 'vite-plugin-http2-push-test-cache'),
+      CAROOT: path.join(os.tmpdir(), 'vite-plugin-http2-push-test-no-mkcert'),
+    },
   },
 })

@@ -1,4 +1,3 @@
-import path from 'node:path'
 import { version as viteVersion, type Plugin, type ResolvedConfig, type ViteDevServer } from 'vite'
 import { createDebug } from './debug.js'
 import { lexerReady } from './graph/lex-imports.js'
@@ -32,8 +31,8 @@ export interface Http2PushApi {
 }
 
 /**
- * Serves the Vite dev server over HTTP/2 (TLS, with a cached self-signed localhost certificate
- * unless `server.https` is set) and pushes each HTML page's whole static module closure.
+ * Serves the Vite dev server over HTTP/2 (TLS, with a cached localhost certificate signed by mkcert's
+ * or the plugin's local CA unless `server.https` is set) and pushes each HTML page's whole static module closure.
  */
 export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   const resolved = resolveOptions(options)
@@ -56,14 +55,8 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         )
       }
       if (config.server.https || config.server.middlewareMode) return
-      const certDir = resolved.certDir
-        ? path.resolve(config.root, resolved.certDir)
-        : path.join(config.cacheDir, 'http2-push-cert')
-      const { loadOrCreateCertificate } = await import('./tls/certificate-cache.js')
-      const { key, cert } = await loadOrCreateCertificate(certDir, {
-        info: (message) => config.logger.info(`[${PLUGIN_NAME}] ${message}`),
-      })
-      config.server.https = { key, cert }
+      const { devCertificateFor } = await import('./tls/dev-certificate.js')
+      config.server.https = await devCertificateFor(config, resolved)
     },
 
     async configureServer(server: ViteDevServer) {

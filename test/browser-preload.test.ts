@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core'
 import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import http2Push from 'vite-plugin-http2-push'
-import { createSelfSignedCertificate } from '../src/tls/self-signed-certificate.js'
+import { createLeafCertificate } from '../src/tls/leaf-certificate.js'
 import { launchChromium, requireBrowserOrSkip } from './support/chromium.js'
 import { generateApp } from './support/generate-app.js'
 
@@ -92,7 +92,7 @@ describe.skipIf(!requireBrowserOrSkip())('Chromium gets the whole closure from t
       expect(parserShare(pluginLoad), JSON.stringify([...pluginLoad.byInitiator.keys()])).toBeGreaterThanOrEqual(0.95)
 
       // the same app on Vite's own HTTP/2 (server.https), no plugin: modules are found import by import
-      const { key, cert } = createSelfSignedCertificate()
+      const { key, cert } = createLeafCertificate()
       const plain = await createServer({
         root: dir,
         configFile: false,

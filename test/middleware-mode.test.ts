@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls'
 import { createServer, version as viteVersion, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import http2Push from 'vite-plugin-http2-push'
-import { createSelfSignedCertificate } from '../src/tls/self-signed-certificate.js'
+import { createLeafCertificate } from '../src/tls/leaf-certificate.js'
 import { TestClient } from './support/http2-clients.js'
 import {
   expectPushesIdenticalToGets,
@@ -38,7 +38,7 @@ async function startHost(appType: 'custom' | 'spa', { copyAuthority = true } = {
   const logs: string[] = []
   const hostHandled: string[] = []
 
-  const { key, cert } = createSelfSignedCertificate({ commonName: 'host-cert.test' })
+  const { key, cert } = createLeafCertificate({ commonName: 'host-cert.test' })
   const host = http2.createSecureServer({ allowHTTP1: true, key, cert })
   const vite = await createServer({
     root,

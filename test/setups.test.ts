@@ -5,7 +5,7 @@ import path from 'node:path'
 import { build, createServer, preview, version as viteVersion, type InlineConfig } from 'vite'
 import { afterAll, describe, expect, it } from 'vitest'
 import http2Push from 'vite-plugin-http2-push'
-import { createSelfSignedCertificate } from '../src/tls/self-signed-certificate.js'
+import { createLeafCertificate } from '../src/tls/leaf-certificate.js'
 import { TestClient } from './support/http2-clients.js'
 import {
   crawl,
@@ -195,7 +195,7 @@ describe('a multi-page app with pages in nested dirs', () => {
 })
 
 describe("the user's own server.https wins", () => {
-  const userCert = createSelfSignedCertificate({ commonName: 'user-cert.test' })
+  const userCert = createLeafCertificate({ commonName: 'user-cert.test' })
 
   async function expectUserCertificate(https: NonNullable<NonNullable<InlineConfig['server']>['https']>) {
     const root = smallApp('user-https')
@@ -244,7 +244,7 @@ describe('no certificate configured', () => {
   it('creates one under <cacheDir>/http2-push-cert once, then reuses it', async () => {
     const root = smallApp('default-cert')
     const certDir = path.join(root, 'node_modules/.vite/http2-push-cert')
-    const created = (logs: string[]) => logs.filter((line) => line.includes('Created a self-signed certificate'))
+    const created = (logs: string[]) => logs.filter((line) => line.includes('Created a localhost certificate'))
 
     const first = await startTestServer(root, { certDir: undefined })
     let firstFingerprint: string

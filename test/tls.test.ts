@@ -21,7 +21,8 @@ import {
   set,
   time,
 } from '../src/tls/der.js'
-import { createSelfSignedCertificate, ipAddressToBytes } from '../src/tls/self-signed-certificate.js'
+import { ipAddressToBytes } from '../src/tls/ip-address.js'
+import { createLeafCertificate } from '../src/tls/leaf-certificate.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 const OPENSSL = '/usr/bin/openssl'
@@ -181,9 +182,9 @@ describe('ipAddressToBytes', () => {
   })
 })
 
-describe('createSelfSignedCertificate', () => {
+describe('createLeafCertificate without an issuer (self-signed)', () => {
   const now = new Date('2030-03-04T05:06:07.890Z')
-  const { key, cert } = createSelfSignedCertificate({ now })
+  const { key, cert } = createLeafCertificate({ now })
   const x509 = new X509Certificate(cert)
 
   it('returns PEM strings', () => {
@@ -212,33 +213,33 @@ describe('createSelfSignedCertificate', () => {
 
   it('has a positive 16-byte serial number', () => {
     expect(x509.serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/)
-    expect(createSelfSignedCertificate({ now }).cert).not.toBe(cert)
+    expect(createLeafCertificate({ now }).cert).not.toBe(cert)
   })
 
   it('is valid from one day before `now` until `days` after it', () => {
     expect(Date.parse(x509.validFrom)).toBe(truncateToSeconds(now.getTime() - DAY_MS))
     expect(Date.parse(x509.validTo)).toBe(truncateToSeconds(now.getTime() + 365 * DAY_MS))
-    const short = new X509Certificate(createSelfSignedCertificate({ now, days: 7 }).cert)
+    const short = new X509Certificate(createLeafCertificate({ now, days: 7 }).cert)
     expect(Date.parse(short.validTo)).toBe(truncateToSeconds(now.getTime() + 7 * DAY_MS))
   })
 
   it('encodes validity dates from 2050 on as GeneralizedTime', () => {
     const late = new Date('2049-12-15T00:00:00Z')
-    const lateCert = new X509Certificate(createSelfSignedCertificate({ now: late, days: 30 }).cert)
+    const lateCert = new X509Certificate(createLeafCertificate({ now: late, days: 30 }).cert)
     expect(Date.parse(lateCert.validFrom)).toBe(Date.parse('2049-12-14T00:00:00Z'))
     expect(Date.parse(lateCert.validTo)).toBe(Date.parse('2050-01-14T00:00:00Z'))
   })
 
   it('rejects validity periods browsers would refuse', () => {
-    expect(() => createSelfSignedCertificate({ days: 398 })).toThrow(RangeError)
-    expect(() => createSelfSignedCertificate({ days: 0 })).toThrow(RangeError)
-    expect(() => createSelfSignedCertificate({ days: 1.5 })).toThrow(RangeError)
-    expect(() => createSelfSignedCertificate({ days: 397 })).not.toThrow()
+    expect(() => createLeafCertificate({ days: 398 })).toThrow(RangeError)
+    expect(() => createLeafCertificate({ days: 0 })).toThrow(RangeError)
+    expect(() => createLeafCertificate({ days: 1.5 })).toThrow(RangeError)
+    expect(() => createLeafCertificate({ days: 397 })).not.toThrow()
   })
 
   it('adds custom names on top of the defaults, without duplicates', () => {
     const custom = new X509Certificate(
-      createSelfSignedCertificate({
+      createLeafCertificate({
         commonName: 'My Dev Server',
         dnsNames: ['app.test', 'LOCALHOST', '*.app.test'],
         ipAddresses: ['192.168.1.20', '0:0:0:0:0:0:0:1', 'fe80::1'],
@@ -254,31 +255,31 @@ describe('createSelfSignedCertificate', () => {
   })
 
   it('rejects invalid IP addresses and non-ASCII DNS names', () => {
-    expect(() => createSelfSignedCertificate({ ipAddresses: ['localhost'] })).toThrow(/Invalid IP address/)
-    expect(() => createSelfSignedCertificate({ dnsNames: ['bücher.test'] })).toThrow(/IA5String/)
+    expect(() => createLeafCertificate({ ipAddresses: ['localhost'] })).toThrow(/Invalid IP address/)
+    expect(() => createLeafCertificate({ dnsNames: ['bücher.test'] })).toThrow(/IA5String/)
   })
 
   it('completes a real TLS handshake with a client that trusts it', async () => {
-    const pair = createSelfSignedCertificate()
+    const pair = createLeafCertificate()
     const fingerprint = new X509Certificate(pair.cert).fingerprint256
     const result = await handshake({ ...pair, host: '127.0.0.1' }, { ca: pair.cert, servername: 'localhost' })
     expect(result).toEqual({ authorized: true, authorizationError: undefined, peerCertificateFingerprint: fingerprint })
   })
 
   it('matches the 127.0.0.1 IP subjectAltName when connecting by address', async () => {
-    const pair = createSelfSignedCertificate()
+    const pair = createLeafCertificate()
     const result = await handshake({ ...pair, host: '127.0.0.1' }, { ca: pair.cert })
     expect(result.authorized).toBe(true)
   })
 
   it.skipIf(!hasIpv6Loopback)('matches the ::1 IP subjectAltName when connecting by address', async () => {
-    const pair = createSelfSignedCertificate()
+    const pair = createLeafCertificate()
     const result = await handshake({ ...pair, host: '::1' }, { ca: pair.cert })
     expect(result.authorized).toBe(true)
   })
 
   it('is rejected by clients that do not trust it or ask for another name', async () => {
-    const pair = createSelfSignedCertificate()
+    const pair = createLeafCertificate()
     await expect(handshake({ ...pair, host: '127.0.0.1' }, { servername: 'localhost' })).rejects.toMatchObject({
       code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
     })
@@ -313,14 +314,14 @@ describe('loadOrCreateCertificate', () => {
     const messages: string[] = []
     const logger = { info: (msg: string) => messages.push(msg) }
 
-    const first = await loadOrCreateCertificate(dir, logger)
+    const first = await loadOrCreateCertificate(dir, { logger })
     expect(first.created).toBe(true)
     expect(fs.readFileSync(path.join(dir, 'key.pem'), 'utf8')).toBe(first.key)
     expect(readCert(dir)).toBe(first.cert)
     expect(messages).toHaveLength(1)
     expect(messages[0]).toContain(dir)
 
-    const second = await loadOrCreateCertificate(dir, logger)
+    const second = await loadOrCreateCertificate(dir, { logger })
     expect(second).toEqual({ key: first.key, cert: first.cert, created: false })
     expect(messages).toHaveLength(1)
     expect(fs.readdirSync(dir).sort()).toEqual(['cert.pem', 'key.pem'])
@@ -338,7 +339,7 @@ describe('loadOrCreateCertificate', () => {
 
   it('regenerates an expired certificate', async () => {
     const dir = makeTempDir()
-    const expired = createSelfSignedCertificate({ now: new Date(Date.now() - 400 * DAY_MS), days: 30 })
+    const expired = createLeafCertificate({ now: new Date(Date.now() - 400 * DAY_MS), days: 30 })
     writePair(dir, expired)
 
     const result = await loadOrCreateCertificate(dir)
@@ -350,7 +351,7 @@ describe('loadOrCreateCertificate', () => {
 
   it('regenerates a certificate that expires within a day', async () => {
     const dir = makeTempDir()
-    writePair(dir, createSelfSignedCertificate({ now: new Date(Date.now() - 30 * DAY_MS + DAY_MS / 2), days: 30 }))
+    writePair(dir, createLeafCertificate({ now: new Date(Date.now() - 30 * DAY_MS + DAY_MS / 2), days: 30 }))
     expect((await loadOrCreateCertificate(dir)).created).toBe(true)
   })
 
@@ -367,15 +368,15 @@ describe('loadOrCreateCertificate', () => {
 
   it('regenerates when the key does not match the certificate', async () => {
     const dir = makeTempDir()
-    const a = createSelfSignedCertificate()
-    const b = createSelfSignedCertificate()
+    const a = createLeafCertificate()
+    const b = createLeafCertificate()
     writePair(dir, { key: a.key, cert: b.cert })
     expect((await loadOrCreateCertificate(dir)).created).toBe(true)
   })
 
   it('regenerates when only one of the files exists', async () => {
     const dir = makeTempDir()
-    fs.writeFileSync(path.join(dir, 'cert.pem'), createSelfSignedCertificate().cert)
+    fs.writeFileSync(path.join(dir, 'cert.pem'), createLeafCertificate().cert)
     const result = await loadOrCreateCertificate(dir)
     expect(result.created).toBe(true)
     expect(fs.readFileSync(path.join(dir, 'key.pem'), 'utf8')).toBe(result.key)
