@@ -22,6 +22,9 @@ export const CHROMIUM_ARGS = [
   '--ignore-certificate-errors',
 ]
 
+/** The same flags without `--ignore-certificate-errors`: the browser checks the certificate as a user's would. */
+export const CHROMIUM_ARGS_CHECKING_CERTIFICATES = CHROMIUM_ARGS.filter((arg) => arg !== '--ignore-certificate-errors')
+
 /** The Chromium executable: `$CHROMIUM_PATH`, else Debian's `/usr/bin/chromium`. */
 export function chromiumPath(): string {
   return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -79,14 +82,15 @@ export function requireNghttpOrSkip(): boolean {
   })
 }
 
-interface Requirement {
+export interface Requirement {
   available: boolean
   what: string
   install: string
   tests: string
 }
 
-function requireOrSkip({ available, what, install, tests }: Requirement): boolean {
+/** Returns `available`; when false, throws under CI and otherwise prints a skip note (see the policy above). */
+export function requireOrSkip({ available, what, install, tests }: Requirement): boolean {
   if (available) return true
   const message = `${what} is missing; install it with: ${install}`
   if (isCi()) {
