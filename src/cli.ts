@@ -1,16 +1,14 @@
 #!/usr/bin/env node
 // `npx vite-plugin-http2-push trust | untrust | status`: puts the plugin's local CA where browsers
 // look for trusted roots, takes it out again, or says where it is. Asks before changing anything.
-import { X509Certificate } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { leafNames } from './tls/leaf-certificate.js'
 import { CA_CERT_FILE, LOCAL_CA_NAME_PREFIX, defaultCaDir, loadOrCreateLocalCa, readLocalCa } from './tls/local-ca.js'
-import type { CertificateAuthority } from './tls/local-ca.js'
 import { findMkcertCa, mkcertCaRoot } from './tls/mkcert-ca.js'
-import { installCa, plannedStores, trustStatus, uninstallCa } from './tls/trust-store.js'
-import type { TrustChange, TrustContext, TrustedCa } from './tls/trust-store.js'
+import { installCa, plannedStores, trustStatus, trustedCa, uninstallCa } from './tls/trust-store.js'
+import type { TrustChange, TrustContext } from './tls/trust-store.js'
 
 const USAGE = `Usage: npx vite-plugin-http2-push <command> [--yes] [--ca-dir <dir>]
 
@@ -55,11 +53,6 @@ function parseArguments(argv: string[]): Arguments | string {
   return { command, yes, caDir }
 }
 
-function toTrusted(ca: CertificateAuthority): TrustedCa {
-  const commonName = /CN=([^\n]+)/.exec(new X509Certificate(ca.cert).subject)?.[1] ?? LOCAL_CA_NAME_PREFIX
-  return { certFile: ca.certFile, cert: ca.cert, nickname: commonName }
-}
-
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) {
     process.stdout.write(`${question} [y/N] no answer possible (stdin is not a terminal); run again with --yes to go ahead.\n`)
@@ -80,7 +73,7 @@ function report(change: TrustChange): void {
 }
 
 async function trust(args: Arguments, context: TrustContext): Promise<number> {
-  const ca = toTrusted(await loadOrCreateLocalCa(args.caDir, leafNames(), logToStdout))
+  const ca = trustedCa(await loadOrCreateLocalCa(args.caDir, leafNames(), logToStdout))
   const status = await trustStatus(ca, context)
   const stores = plannedStores(context).filter((store) => !status.trustedIn.includes(store))
   process.stdout.write(`Local CA: ${ca.certFile}\n  ${ca.nickname}, valid for localhost, *.localhost and loopback addresses only\n`)
@@ -109,7 +102,7 @@ async function untrust(args: Arguments, context: TrustContext): Promise<number> 
     process.stdout.write(`No local CA in ${args.caDir}: nothing to remove.\n`)
     return 0
   }
-  const ca = toTrusted(local)
+  const ca = trustedCa(local)
   const status = await trustStatus(ca, context)
   if (status.trustedIn.length > 0 && !args.yes) {
     const question = `Remove ${ca.nickname} (and earlier CAs of this plugin) from:\n${status.trustedIn.map((s) => `  - ${s}\n`).join('')}Go ahead?`
@@ -133,7 +126,7 @@ async function status(args: Arguments, context: TrustContext): Promise<number> {
   const local = await readLocalCa(args.caDir)
   let trusted = false
   if ('found' in mkcert) {
-    const state = await trustStatus(toTrusted(mkcert.found), context)
+    const state = await trustStatus(trustedCa(mkcert.found), context)
     trusted = state.trustedIn.length > 0
     process.stdout.write(`mkcert's CA: ${mkcert.found.certFile}\n  ${describe(state.trustedIn)}\n`)
     process.stdout.write("  The plugin signs with it (option certificate: 'auto'); with certificate: 'local-ca' it uses the local CA.\n")
@@ -141,7 +134,7 @@ async function status(args: Arguments, context: TrustContext): Promise<number> {
     process.stdout.write(`mkcert's CA: none in ${root}\n`)
   }
   if (local) {
-    const state = await trustStatus(toTrusted(local), context)
+    const state = await trustStatus(trustedCa(local), context)
     if (!('found' in mkcert)) trusted = state.trustedIn.length > 0
     process.stdout.write(`Local CA: ${local.certFile}\n  ${describe(state.trustedIn)}\n`)
     for (const problem of state.problems) process.stdout.write(`  problem: ${problem}\n`)

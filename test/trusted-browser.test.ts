@@ -164,7 +164,7 @@ describe.skipIf(!ready)('Chromium and the trusted certificate', () => {
     const app = await startAs(user, { certDir: path.join(user.home, 'leaf') })
     const context = await launchAs(user, 'profile')
     try {
-      expect(app.logs.join('\n')).toContain(`HTTPS certificate signed by mkcert's CA (${user.caroot}), trusted in ~/.pki/nssdb`)
+      expect(app.logs.join('\n')).toContain(`HTTPS certificate signed by mkcert's CA in ${user.caroot}, trusted in ~/.pki/nssdb`)
       const visit = await loadReloadAndOpenAgain(app, context)
       expect(visit.issuer).toMatch(/^mkcert /)
       expectCacheOn(visit)
@@ -182,7 +182,7 @@ describe.skipIf(!ready)('Chromium and the trusted certificate', () => {
     const app = await startAs(user, { certDir: path.join(user.home, 'leaf') })
     const context = await launchAs(user, 'profile')
     try {
-      expect(app.logs.join('\n')).toContain(`HTTPS certificate signed by the plugin's local CA (${user.caDir}), trusted in ~/.pki/nssdb`)
+      expect(app.logs.join('\n')).toContain(`HTTPS certificate signed by the plugin's local CA in ${user.caDir}, trusted in ~/.pki/nssdb`)
       const visit = await loadReloadAndOpenAgain(app, context)
       expect(visit.issuer).toMatch(/^vite-plugin-http2-push local CA [0-9a-f]{8}$/)
       expectCacheOn(visit)

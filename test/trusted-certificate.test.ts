@@ -223,7 +223,7 @@ describe.skipIf(!hasMkcert || !hasCertutil)("mkcert's CA", () => {
     expect(fs.existsSync(user.caDir)).toBe(false)
     expect(opensslVerify(path.join(user.caroot, 'rootCA.pem'), result.cert)).toMatchObject({ status: 0 })
     expect(result.lines.filter((line) => line.includes('HTTPS certificate'))).toEqual([
-      `info: HTTPS certificate signed by mkcert's CA (${user.caroot}), trusted in ~/.pki/nssdb (Chrome, Chromium).`,
+      `info: HTTPS certificate signed by mkcert's CA in ${user.caroot}, trusted in ~/.pki/nssdb (Chrome, Chromium).`,
     ])
   })
 

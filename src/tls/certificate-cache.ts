@@ -50,9 +50,10 @@ export async function loadOrCreateCertificate(
   const fresh = createLeafCertificate({ issuer: options.issuer, ...names, now })
   await writeCertificate(directory, fresh)
   const signer = options.issuer ? `signed by ${options.issuer.label ?? 'the CA'}` : 'self-signed'
-  if (problem === 'missing') logger?.info(`Created a localhost certificate (${signer}) in ${directory}`)
-  else if (problem.startsWith('corrupt')) (logger?.warn ?? logger?.info)?.(`Replaced the ${problem} certificate in ${directory} (now ${signer})`)
-  else logger?.info(`Renewed the localhost certificate in ${directory} (${problem}; now ${signer})`)
+  if (problem === 'missing') logger?.info(`Created a localhost certificate in ${directory}, ${signer}`)
+  else if (problem.startsWith('corrupt')) {
+    ;(logger?.warn ?? logger?.info)?.(`Replaced the ${problem} certificate in ${directory}, now ${signer}`)
+  } else logger?.info(`Renewed the localhost certificate in ${directory} (${problem}), now ${signer}`)
   return { ...fresh, created: true }
 }
 

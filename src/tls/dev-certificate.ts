@@ -1,6 +1,5 @@
 // Picks who signs the dev server's certificate (mkcert's CA, the plugin's local CA, or nobody when
 // asked), keeps the leaf current, and says in one line whether browsers trust it.
-import { X509Certificate } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import type { ResolvedConfig } from 'vite'
@@ -10,7 +9,7 @@ import { leafHostsFor } from './leaf-hosts.js'
 import { leafNames, type PemKeyAndCertificate } from './leaf-certificate.js'
 import { defaultCaDir, loadOrCreateLocalCa, type CertificateAuthority } from './local-ca.js'
 import { findMkcertCa, mkcertCaRoot } from './mkcert-ca.js'
-import { trustStatus, type TrustContext } from './trust-store.js'
+import { trustStatus, trustedCa, type TrustContext } from './trust-store.js'
 
 const PREFIX = '[vite-plugin-http2-push]'
 
@@ -65,10 +64,9 @@ export async function devCertificate(settings: DevCertificateSettings): Promise<
     return { ...leaf, signer: 'self-signed', trusted: false, fix: undefined }
   }
   const ca = await chooseCa(settings, context, names)
-  const label = ca.kind === 'mkcert' ? `mkcert's CA (${ca.dir})` : `the plugin's local CA (${ca.dir})`
+  const label = ca.kind === 'mkcert' ? `mkcert's CA in ${ca.dir}` : `the plugin's local CA in ${ca.dir}`
   const leaf = await loadOrCreateCertificate(settings.certDir, { issuer: { ...ca, label }, names, logger })
-  const nickname = new X509Certificate(ca.cert).subject
-  const status = await trustStatus({ certFile: ca.certFile, cert: ca.cert, nickname }, context)
+  const status = await trustStatus(trustedCa(ca), context)
   const fix = status.trustedIn.length > 0 ? undefined : fixCommand(ca, context)
   if (fix === undefined) logger.info(`HTTPS certificate signed by ${label}, trusted in ${status.trustedIn.join(', ')}.`)
   else {

@@ -50,6 +50,12 @@ const CERTUTIL_MISSING =
 const SYSTEM_CA_FILE = '/usr/local/share/ca-certificates/vite-plugin-http2-push.crt'
 const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt']
 
+/** The CA file as the trust stores see it, named by its common name. */
+export function trustedCa(ca: { certFile: string; cert: string }): TrustedCa {
+  const commonName = /^CN=(.*)$/m.exec(new X509Certificate(ca.cert).subject)?.[1]
+  return { certFile: ca.certFile, cert: ca.cert, nickname: commonName ?? path.basename(ca.certFile) }
+}
+
 /** The stores `installCa` would change, for the question asked before changing them. */
 export function plannedStores(ctx: TrustContext): string[] {
   if (ctx.platform === 'darwin') return ['the login keychain (Safari, Chrome; macOS asks for your password)']
