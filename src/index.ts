@@ -13,7 +13,7 @@ import { createViteRenderer } from './render/vite-renderer.js'
 import { createCachedResponseMiddleware, installBeforeViteTransform } from './serve/cached-response-middleware.js'
 import { proxyForcesHttp1 } from './vite-version.js'
 
-export type { DeliveryMode, Http2PushOptions } from './options.js'
+export type { CertificateSource, DeliveryMode, Http2PushOptions } from './options.js'
 
 /** Most bytes of rendered responses kept between page loads. */
 const MAX_CACHED_BYTES = 256 * 1024 * 1024
