@@ -91,7 +91,7 @@ export async function loadOrCreateLocalCa(
     const reason = expiring
       ? 'it expires soon'
       : fields.permitted
-        ? `it does not permit ${describe(names)}`
+        ? `it does not permit ${describe(names, fields.permitted)}`
         : 'it has no name constraints'
     const ca = await createCa(directory, widen(permitted, names), now)
     logger.warn(`Replaced the local CA in ${directory} (${reason}). ${trustAgain(directory)}`)
@@ -110,14 +110,22 @@ function trustAgain(directory: string): string {
   return `Browsers must trust the new one: npx vite-plugin-http2-push trust${directory === defaultCaDir() ? '' : ` --ca-dir "${directory}"`}`
 }
 
-function describe(names: HostNames): string {
-  return [...names.dnsNames, ...names.ipAddresses].join(', ')
+// The names `permitted` lacks, for the log line.
+function describe(names: HostNames, permitted: PermittedNames): string {
+  const lacking = [
+    ...names.dnsNames.filter((name) => !permits(permitted, name, false)),
+    ...names.ipAddresses.filter((address) => !permits(permitted, address, true)),
+  ]
+  return lacking.join(', ')
+}
+
+function permits(permitted: PermittedNames, name: string, isIp: boolean): boolean {
+  return permitsAll(permitted, isIp ? { dnsNames: [], ipAddresses: [name] } : { dnsNames: [name], ipAddresses: [] })
 }
 
 // The permitted names plus exactly the names outside them (single addresses, not ranges).
 function widen(permitted: PermittedNames, names: HostNames): PermittedNames {
-  const missing = (name: string, isIp: boolean) =>
-    !permitsAll(permitted, isIp ? { dnsNames: [], ipAddresses: [name] } : { dnsNames: [name], ipAddresses: [] })
+  const missing = (name: string, isIp: boolean) => !permits(permitted, name, isIp)
   return {
     dnsNames: [...permitted.dnsNames, ...names.dnsNames.filter((name) => missing(name, false))],
     ipRanges: [
