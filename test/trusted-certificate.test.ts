@@ -227,6 +227,14 @@ describe.skipIf(!hasMkcert || !hasCertutil)("mkcert's CA", () => {
     ])
   })
 
+  it("is skipped with certificate: 'local-ca'", async () => {
+    const user = newUser('mkcert-skipped')
+    run('mkcert', ['-cert-file', path.join(user.home, 'x.pem'), '-key-file', path.join(user.home, 'x-key.pem'), 'localhost'], user.env)
+    const result = await certificateFor(user, 'project', { certificate: 'local-ca' })
+    expect(result.signer).toBe('local-ca')
+    expect(opensslVerify(path.join(user.caDir, 'ca-cert.pem'), result.cert)).toMatchObject({ status: 0 })
+  })
+
   it('is not trusted until installed: the start line gives the one command', async () => {
     const user = newUser('mkcert-not-installed')
     run('mkcert', ['-CAROOT'], user.env)
