@@ -114,8 +114,9 @@ describe('push of a page closure (every URL form)', () => {
     try {
       const load = await refusing.loadPage('/')
       expect(refusing.pushes).toEqual([])
-      expect(load.html).toContain('<script src="/src/main.ts" type="module"></script>')
-      expect(load.html).toContain('<link rel="modulepreload" href="/src/b.ts">')
+      // the page's own entry and the links name versioned URLs (the import map's)
+      expect(load.html).toMatch(/<script src="\/src\/main\.ts\?__h2v=[\w-]+" type="module"><\/script>/)
+      expect(load.html).toMatch(/<link rel="modulepreload" href="\/src\/b\.ts\?__h2v=[\w-]+">/)
       expect(load.requested.size).toBe(load.closure.size)
       // everything is known from the HTML: one request wave instead of one per import level
       expect(load.requestWaves).toBe(1)
@@ -146,7 +147,7 @@ describe('push of a page closure (every URL form)', () => {
     expect(protocol).toBe('1.1')
     expect(status).toBe(200)
     expect(body).toContain('/@vite/client')
-    expect(body).toContain('<link rel="modulepreload" href="/src/b.ts">')
+    expect(body).toMatch(/<link rel="modulepreload" href="\/src\/b\.ts\?__h2v=[\w-]+">/)
   })
 
   it('logs one compact line per page load', () => {
@@ -232,8 +233,8 @@ describe('delivery modes', () => {
         expect(informational).toHaveLength(1)
         expect(informational[0]![':status']).toBe(103)
         const links = ([] as string[]).concat(informational[0]!.link ?? []).join(', ')
-        expect(links).toContain('</src/b.ts>; rel=modulepreload')
-        expect(links).toContain('</@vite/client>; rel=modulepreload')
+        expect(links).toMatch(/<\/src\/b\.ts\?__h2v=[\w-]+>; rel=modulepreload/)
+        expect(links).toMatch(/<\/@vite\/client\?__h2v=[\w-]+>; rel=modulepreload/)
         expect(links).not.toContain('page.css')
       } finally {
         await client.close()
@@ -245,7 +246,7 @@ describe('delivery modes', () => {
   it('mode preload lists the closure even for a client that takes push, and pushes nothing', async () => {
     const { load, pushes } = await loadWith('preload', true)
     expect(pushes).toBe(0)
-    expect(load.html).toContain('<link rel="modulepreload" href="/src/b.ts">')
+    expect(load.html).toMatch(/<link rel="modulepreload" href="\/src\/b\.ts\?__h2v=[\w-]+">/)
     expect(load.requestWaves).toBe(1)
   })
 })

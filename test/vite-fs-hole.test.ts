@@ -79,7 +79,7 @@ describe('a file Vite lets out after an HTML page linked it', () => {
       const linked = [...load.html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1])
       // only the page's own link: the plugin adds none
       expect(linked.filter((url) => url!.startsWith(secretUrl))).toEqual([`${secretUrl}?import`])
-      expect(t.logs.some((line) => /\/evil\.html: [1-9]\d* modulepreload links; 2 denied by server\.fs/.test(line))).toBe(true)
+      expect(t.logs.some((line) => /\/evil\.html: [1-9]\d* modulepreload links; import map of \d+; 2 denied by server\.fs/.test(line))).toBe(true)
       const served = t.plugin.api!.cachedResponsesServed
       // whatever Vite itself answers now (8.4.0: the file), the plugin's cache never answers it
       await client.get(secretUrl, STYLE)
@@ -87,6 +87,69 @@ describe('a file Vite lets out after an HTML page linked it', () => {
       expect(t.plugin.api!.cachedResponsesServed).toBe(served)
     } finally {
       await client.close()
+    }
+  })
+})
+
+describe('a file that becomes denied while cached', () => {
+  let t: TestServer
+  const TEXT = `CONFIG_${randomBytes(8).toString('hex')}`
+
+  beforeAll(async () => {
+    const app = makeTempDir('fs-becomes-denied')
+    writeTree(app, {
+      'index.html': `<!doctype html><html><head></head><body><script type="module" src="/src/main.js"></script></body></html>`,
+      'src/main.js': `import text from './settings.txt?raw'\ndocument.body.textContent = text\n`,
+      'src/settings.txt': `${TEXT}\n`,
+    })
+    t = await startTestServer(app, {}, { server: { fs: { allow: [app] } } })
+  })
+  afterAll(async () => {
+    await t?.close()
+    removeTempDirs()
+  })
+
+  /** The page as a browser gets it (links and import map), and the versioned URL it maps the text file to. */
+  async function versionedText(): Promise<string | undefined> {
+    const client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    try {
+      const html = (await client.get('/', { accept: 'text/html', 'sec-fetch-dest': 'document' })).body.toString()
+      const map = JSON.parse(/<script type="importmap">(.*?)<\/script>/s.exec(html)![1]!) as { imports: Record<string, string> }
+      return Object.entries(map.imports).find(([url]) => url.startsWith('/src/settings.txt?'))?.[1]
+    } finally {
+      await client.close()
+    }
+  }
+
+  it('is no longer mapped or answered from the cache after the config changes and the server restarts', async () => {
+    const versioned = await versionedText()
+    expect(versioned).toMatch(/__h2v=/)
+    const client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    try {
+      const before = await client.get(versioned!, SCRIPT)
+      expect(before.body.toString()).toContain(TEXT)
+      expect(before.headers['cache-control']).toContain('immutable')
+    } finally {
+      await client.close()
+    }
+
+    const immutableBefore = t.plugin.api!.immutableResponsesServed
+    const inline = t.server.config.inlineConfig
+    inline.server = { ...inline.server, fs: { ...inline.server?.fs, deny: ['*.txt'] } }
+    await t.server.restart()
+
+    expect(await versionedText()).toBeUndefined()
+    const after = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    try {
+      const got = await after.get(versioned!, SCRIPT)
+      expect(String(got.headers['cache-control'] ?? '')).not.toContain('immutable')
+      // what Vite itself answers the module's own URL now: the plugin adds nothing to it
+      const own = await after.get(versioned!.replace(/[?&]__h2v=.*$/, ''), SCRIPT)
+      expect(got.status).toBe(own.status)
+      expect(got.body.equals(own.body)).toBe(true)
+      expect(t.plugin.api!.immutableResponsesServed).toBe(immutableBefore)
+    } finally {
+      await after.close()
     }
   })
 })

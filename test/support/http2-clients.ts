@@ -6,6 +6,8 @@ export interface FetchedResponse {
   status: number
   headers: Record<string, string | string[]>
   body: Buffer
+  /** The path requested, when the client made the request (a push has none). */
+  requested?: string
 }
 
 /** A PUSH_PROMISE the client received, and the pushed response once it arrived. */
@@ -90,8 +92,8 @@ export class TestClient {
   }
 
   /** A plain GET on this connection. */
-  get(path: string, headers: http2.OutgoingHttpHeaders = {}): Promise<FetchedResponse> {
-    return readResponse(this.session.request({ ':path': path, ...headers }))
+  async get(path: string, headers: http2.OutgoingHttpHeaders = {}): Promise<FetchedResponse> {
+    return { ...(await readResponse(this.session.request({ ':path': path, ...headers }))), requested: path }
   }
 
   /** Loads a page: the HTML, then every static import wave; pushed responses are used, the rest requested. */
@@ -109,6 +111,7 @@ export class TestClient {
       pushesReceived: [],
       requestWaves: 0,
     }
+    const importMap = importMapOf(html)
     let wave = htmlEntries(html, path)
     const seen = new Set(wave.map((entry) => keyOf(entry.path, entry.as)))
     while (wave.length > 0) {
@@ -131,7 +134,7 @@ export class TestClient {
           if (!response) {
             requestedThisWave = true
             load.requested.add(key)
-            response = await this.get(entry.path, this.moduleRequestHeaders[entry.as])
+            response = await this.get(entry.request, this.moduleRequestHeaders[entry.as])
           }
           load.closure.set(key, response)
           this.held.set(key, response)
@@ -145,7 +148,8 @@ export class TestClient {
           const key = keyOf(path, 'script')
           if (!seen.has(key)) {
             seen.add(key)
-            next.push({ path, as: 'script' })
+            // as a browser does: the page's import map names the URL to fetch
+            next.push({ path, as: 'script', request: importMap[path] ?? path })
           }
         }
       }
@@ -215,8 +219,29 @@ export function readResponse(stream: http2.ClientHttp2Stream): Promise<FetchedRe
 }
 
 interface HtmlEntry {
+  /** The module's own URL (without the plugin's version marker): what a load's keys are made of. */
   path: string
   as: 'script' | 'style'
+  /** The URL fetched for it: as written in the page, or as the import map names it. */
+  request: string
+}
+
+const VERSION_MARKER = /[?&]__h2v=[\w-]+$/
+
+/** A URL without the plugin's version marker (versioned URLs name the same module). */
+export function withoutVersion(url: string): string {
+  return url.replace(VERSION_MARKER, '')
+}
+
+/** The page's import map (`imports` only), as a browser reads it. */
+export function importMapOf(html: string): Record<string, string> {
+  const json = /<script\b[^>]*type=["']?importmap["']?[^>]*>([\s\S]*?)<\/script>/i.exec(html)?.[1]
+  return json ? ((JSON.parse(json) as { imports?: Record<string, string> }).imports ?? {}) : {}
+}
+
+function entryFor(written: string, pageUrl: string, as: 'script' | 'style'): HtmlEntry {
+  const request = toPath(written, pageUrl)
+  return { path: withoutVersion(request), as, request }
 }
 
 /** A browser's view of the page's up-front loads (kept separate from the plugin's own parser on purpose). */
@@ -232,18 +257,18 @@ function htmlEntries(html: string, pageUrl: string): HtmlEntry[] {
     )
     const tagName = tag[1]!.toLowerCase()
     if (tagName === 'script' && attrs.type === 'module' && attrs.src) {
-      entries.push({ path: toPath(attrs.src, pageUrl), as: 'script' })
+      entries.push(entryFor(attrs.src, pageUrl, 'script'))
     } else if (tagName === 'link' && attrs.href) {
       const rel = (attrs.rel ?? '').split(/\s+/)
-      if (rel.includes('stylesheet')) entries.push({ path: toPath(attrs.href, pageUrl), as: 'style' })
-      if (rel.includes('modulepreload')) entries.push({ path: toPath(attrs.href, pageUrl), as: 'script' })
+      if (rel.includes('stylesheet')) entries.push(entryFor(attrs.href, pageUrl, 'style'))
+      if (rel.includes('modulepreload')) entries.push(entryFor(attrs.href, pageUrl, 'script'))
     }
   }
   // inline module scripts Vite left inline
   for (const script of withoutComments.matchAll(/<script\b[^>]*type=["']?module["']?[^>]*>([\s\S]*?)<\/script>/gi)) {
     if (script[1]!.trim() === '') continue
     for (const specifier of parse(script[1]!)[0]) {
-      if (specifier.type === 'static') entries.push({ path: toPath(specifier.specifier, pageUrl), as: 'script' })
+      if (specifier.type === 'static') entries.push(entryFor(specifier.specifier, pageUrl, 'script'))
     }
   }
   return entries

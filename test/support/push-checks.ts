@@ -2,10 +2,19 @@ import http2 from 'node:http2'
 import { expect } from 'vitest'
 import { plainGet, TestClient, type FetchedResponse, type ReceivedPush } from './http2-clients.js'
 
-/** Headers that must match byte for byte between a push and a GET (all but the clock). */
+/** The Cache-Control of a versioned URL (the page's import map names these) answered at its current version. */
+export const IMMUTABLE = 'max-age=31536000, immutable'
+
+/**
+ * Headers that must match byte for byte between a push and a GET (all but the clock). A response
+ * fetched at a versioned URL must carry {@link IMMUTABLE}, in place of the `no-cache` Vite gives
+ * every source module it versions: it is compared as that.
+ */
 export function comparableHeaders(response: FetchedResponse): Record<string, string | string[]> {
   const { date: _date, ...rest } = response.headers
-  return rest
+  if (response.requested === undefined || !/[?&]__h2v=/.test(response.requested)) return rest
+  expect(rest['cache-control'], `Cache-Control of ${response.requested}`).toBe(IMMUTABLE)
+  return { ...rest, 'cache-control': 'no-cache' }
 }
 
 /** The request headers a push promised, to repeat them in a GET (the form Vite serves depends on them). */
@@ -31,7 +40,7 @@ export async function expectPushesIdenticalToGets(origin: string, pushes: readon
   }
 }
 
-/** A response equals the expected one (e.g. what a GET returned): status, headers but `date`, bytes. */
+/** A response equals the expected one (e.g. what a GET returned): status, headers but `date` (see {@link comparableHeaders}), bytes. */
 export function expectSameResponse(
   key: string,
   actual: FetchedResponse | undefined,
