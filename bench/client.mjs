@@ -64,7 +64,9 @@ serveRequests({
       )
       const ms = performance.now() - started
       const cpu = process.cpuUsage(cpuBefore)
-      const notOk = [...load.closure].filter(([, response]) => response.status !== 200).map(([key, r]) => `${key} ${r.status}`)
+      const notOk = [...load.closure]
+        .filter(([, response]) => response.status !== 200)
+        .map(([key, r]) => `${key} ${r.status}`)
       return {
         ok: notOk.length === 0,
         error: notOk.length ? `not 200: ${notOk.slice(0, 5).join(', ')}` : undefined,
@@ -101,8 +103,14 @@ serveRequests({
         as: key.startsWith('style:') ? 'style' : 'script',
         ...encode(response),
       }))
-      fs.writeFileSync(file, JSON.stringify({ page: path, origin, htmlPreload: encode(htmlPreload), htmlPush: encode(htmlPush), resources }))
-      return { resources: resources.length, bytes: resources.reduce((sum, r) => sum + Buffer.byteLength(r.body, 'base64'), 0) }
+      fs.writeFileSync(
+        file,
+        JSON.stringify({ page: path, origin, htmlPreload: encode(htmlPreload), htmlPush: encode(htmlPush), resources }),
+      )
+      return {
+        resources: resources.length,
+        bytes: resources.reduce((sum, r) => sum + Buffer.byteLength(r.body, 'base64'), 0),
+      }
     } finally {
       refusing.session.destroy()
       accepting.session.destroy()
@@ -122,7 +130,9 @@ serveRequests({
 
   async release() {
     const clients = held.splice(0)
-    await Promise.all(clients.map((client) => withTimeout(client.close(), 5000, 'close').catch(() => client.session.destroy())))
+    await Promise.all(
+      clients.map((client) => withTimeout(client.close(), 5000, 'close').catch(() => client.session.destroy())),
+    )
     return { released: clients.length }
   },
 

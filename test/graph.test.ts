@@ -40,7 +40,7 @@ describe('lexImports', () => {
   })
 
   it('throws on code it cannot parse', () => {
-    expect(() => lexImports('import {')).toThrow()
+    expect(() => lexImports('import {')).toThrow(/Parse error/)
   })
 })
 

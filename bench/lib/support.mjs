@@ -20,7 +20,9 @@ export async function importSupport(name) {
     const { transformWithOxc } = await import('vite')
     const result = await transformWithOxc(code, source, { lang: 'ts', sourcemap: false })
     if (/^\s*import\s[^;]*from\s+['"]\.\.?\//m.test(result.code)) {
-      throw new Error(`test/support/${name}.ts now imports a relative file; bench/lib/support.mjs must transpile it too`)
+      throw new Error(
+        `test/support/${name}.ts now imports a relative file; bench/lib/support.mjs must transpile it too`,
+      )
     }
     fs.mkdirSync(path.dirname(out), { recursive: true })
     const tmp = `${out}.${process.pid}.tmp`

@@ -11,7 +11,7 @@ import { chromium, type Browser } from 'playwright-core'
  */
 
 /** Flags for a headless Chromium in a container, talking to a dev server with a self-signed certificate. */
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -23,12 +23,12 @@ export const CHROMIUM_ARGS = [
 ]
 
 /** The Chromium executable: `$CHROMIUM_PATH`, else Debian's `/usr/bin/chromium`. */
-export function chromiumPath(): string {
+function chromiumPath(): string {
   return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 }
 
 /** Whether the Chromium executable exists and is executable. */
-export function chromiumAvailable(): boolean {
+function chromiumAvailable(): boolean {
   return isExecutable(chromiumPath())
 }
 
@@ -49,7 +49,7 @@ export function findExecutable(name: string, override: string | undefined): stri
 }
 
 /** Whether nghttp can be run. */
-export function nghttpAvailable(): boolean {
+function nghttpAvailable(): boolean {
   return nghttpPath() !== undefined
 }
 

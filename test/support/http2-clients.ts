@@ -49,7 +49,7 @@ export interface ClientOptions {
 }
 
 /** Key of a request: the path, prefixed for the stylesheet form. */
-export function keyOf(path: string, as: 'script' | 'style'): string {
+function keyOf(path: string, as: 'script' | 'style'): string {
   return as === 'style' ? `style:${path}` : path
 }
 

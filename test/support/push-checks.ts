@@ -9,7 +9,7 @@ export function comparableHeaders(response: FetchedResponse): Record<string, str
 }
 
 /** The request headers a push promised, to repeat them in a GET (the form Vite serves depends on them). */
-export function promisedRequestHeaders(push: ReceivedPush): http2.OutgoingHttpHeaders {
+function promisedRequestHeaders(push: ReceivedPush): http2.OutgoingHttpHeaders {
   const { accept, 'sec-fetch-dest': dest } = push.requestHeaders
   return {
     ...(accept !== undefined ? { accept: String(accept) } : {}),

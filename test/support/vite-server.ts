@@ -1,4 +1,3 @@
-import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createServer, type InlineConfig, type ViteDevServer } from 'vite'
@@ -38,11 +37,4 @@ export async function startTestServer(
   if (!local) throw new Error('the dev server printed no local URL')
   const origin = new URL(local).origin
   return { server, origin, logs, plugin, close: () => server.close() }
-}
-
-/** Copies a fixture directory to a fresh temp dir (so a test may edit files) and returns its path. */
-export function copyFixture(source: string, name: string): string {
-  const target = fs.mkdtempSync(path.join(os.tmpdir(), `h2push-${name}-`))
-  fs.cpSync(source, target, { recursive: true })
-  return target
 }
