@@ -10,13 +10,13 @@ import fs from 'node:fs'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { serveRequests } from './lib/child.mjs'
+import { DOCUMENT_REQUEST } from '../test/support/browser-headers.mjs'
 import { importSupport } from './lib/support.mjs'
 
 const { TestClient } = await importSupport('http2-clients')
 
 const STREAM_WINDOW = 6 * 1024 * 1024
 const CONNECTION_WINDOW = 15 * 1024 * 1024
-const DOCUMENT_HEADERS = { accept: 'text/html', 'sec-fetch-dest': 'document' }
 
 function newClient(origin, enablePush) {
   const client = new TestClient(origin, {
@@ -94,9 +94,9 @@ serveRequests({
     try {
       await refusing.ready()
       const load = await refusing.loadPage(path)
-      const htmlPreload = await refusing.get(path, DOCUMENT_HEADERS)
+      const htmlPreload = await refusing.get(path, DOCUMENT_REQUEST)
       await accepting.ready()
-      const htmlPush = await accepting.get(path, DOCUMENT_HEADERS)
+      const htmlPush = await accepting.get(path, DOCUMENT_REQUEST)
       const resources = [...load.closure].map(([key, response]) => ({
         key,
         path: key.startsWith('style:') ? key.slice('style:'.length) : key,

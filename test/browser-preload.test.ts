@@ -21,33 +21,29 @@ interface ModuleRequests {
 }
 
 async function loadAndClassify(browser: Browser, url: string): Promise<ModuleRequests> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true })
-  try {
-    const page = await context.newPage()
-    const cdp = await context.newCDPSession(page)
-    const origin = new URL(url).origin
-    const byInitiator = new Map<string, string[]>()
-    let total = 0
-    cdp.on('Network.requestWillBeSent', (event) => {
-      if (event.type !== 'Script' || !event.request.url.startsWith(origin)) return
-      total++
-      const kind = event.initiator.type
-      byInitiator.set(kind, [...(byInitiator.get(kind) ?? []), event.request.url])
-    })
-    await cdp.send('Network.enable')
-    const errors: string[] = []
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text())
-    })
-    page.on('pageerror', (error) => errors.push(error.message))
-    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: LOAD_TIMEOUT })
-    await page.waitForFunction(() => document.documentElement.dataset.loaded === 'true', undefined, {
-      timeout: LOAD_TIMEOUT,
-    })
-    return { byInitiator, total, errors }
-  } finally {
-    await context.close()
-  }
+  await using context = await browser.newContext({ ignoreHTTPSErrors: true })
+  const page = await context.newPage()
+  const cdp = await context.newCDPSession(page)
+  const origin = new URL(url).origin
+  const byInitiator = new Map<string, string[]>()
+  let total = 0
+  cdp.on('Network.requestWillBeSent', (event) => {
+    if (event.type !== 'Script' || !event.request.url.startsWith(origin)) return
+    total++
+    const kind = event.initiator.type
+    byInitiator.set(kind, [...(byInitiator.get(kind) ?? []), event.request.url])
+  })
+  await cdp.send('Network.enable')
+  const errors: string[] = []
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text())
+  })
+  page.on('pageerror', (error) => errors.push(error.message))
+  await page.goto(url, { waitUntil: 'domcontentloaded', timeout: LOAD_TIMEOUT })
+  await page.waitForFunction(() => document.documentElement.dataset.loaded === 'true', undefined, {
+    timeout: LOAD_TIMEOUT,
+  })
+  return { byInitiator, total, errors }
 }
 
 function parserShare(requests: ModuleRequests): number {
@@ -174,43 +170,39 @@ document.documentElement.dataset.loaded = 'true'
     'updates the page after an edit, and the next load preloads the new URLs',
     async () => {
       const origin = await listen(server)
-      const context = await browser.newContext({ ignoreHTTPSErrors: true })
-      try {
-        const page = await context.newPage()
-        const errors: string[] = []
-        let hmrConnected = false
-        page.on('pageerror', (error) => errors.push(error.message))
-        page.on('console', (message) => {
-          if (message.type() === 'error') errors.push(message.text())
-          if (message.text().includes('[vite] connected')) hmrConnected = true
-        })
-        await page.goto(`${origin}/`)
-        await page.waitForFunction(() => document.querySelector('#app')?.textContent === 'before word')
-        await expect.poll(() => hmrConnected, { timeout: 20_000 }).toBe(true)
-        fs.writeFileSync(
-          path.join(dir, 'src/label.js'),
-          `import { word } from './word.js'\nexport const label = 'after ' + word\n`,
-        )
-        await page.waitForFunction(() => document.querySelector('#app')?.textContent === 'after word', undefined, {
-          timeout: 20_000,
-        })
-        expect(errors).toEqual([])
+      await using context = await browser.newContext({ ignoreHTTPSErrors: true })
+      const page = await context.newPage()
+      const errors: string[] = []
+      let hmrConnected = false
+      page.on('pageerror', (error) => errors.push(error.message))
+      page.on('console', (message) => {
+        if (message.type() === 'error') errors.push(message.text())
+        if (message.text().includes('[vite] connected')) hmrConnected = true
+      })
+      await page.goto(`${origin}/`)
+      await page.waitForFunction(() => document.querySelector('#app')?.textContent === 'before word')
+      await expect.poll(() => hmrConnected, { timeout: 20_000 }).toBe(true)
+      fs.writeFileSync(
+        path.join(dir, 'src/label.js'),
+        `import { word } from './word.js'\nexport const label = 'after ' + word\n`,
+      )
+      await page.waitForFunction(() => document.querySelector('#app')?.textContent === 'after word', undefined, {
+        timeout: 20_000,
+      })
+      expect(errors).toEqual([])
 
-        // the next load's preload list points at the current label module
-        const html = await (await page.request.get(`${origin}/`)).text()
-        const preloads = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((match) => match[1]!)
-        const labelUrl = preloads.find((url) => url.startsWith('/src/label.js'))
-        expect(labelUrl, html).toBeDefined()
-        expect(preloads).toContain('/src/word.js')
-        expect(await (await page.request.get(`${origin}${labelUrl!.replace(/&amp;/g, '&')}`)).text()).toContain(
-          "'after '",
-        )
-        await page.reload()
-        await page.waitForFunction(() => document.querySelector('#app')?.textContent === 'after word')
-        expect(errors).toEqual([])
-      } finally {
-        await context.close()
-      }
+      // the next load's preload list points at the current label module
+      const html = await (await page.request.get(`${origin}/`)).text()
+      const preloads = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((match) => match[1]!)
+      const labelUrl = preloads.find((url) => url.startsWith('/src/label.js'))
+      expect(labelUrl, html).toBeDefined()
+      expect(preloads).toContain('/src/word.js')
+      expect(await (await page.request.get(`${origin}${labelUrl!.replace(/&amp;/g, '&')}`)).text()).toContain(
+        "'after '",
+      )
+      await page.reload()
+      await page.waitForFunction(() => document.querySelector('#app')?.textContent === 'after word')
+      expect(errors).toEqual([])
     },
     2 * LOAD_TIMEOUT,
   )

@@ -3,10 +3,11 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Plugin, ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SCRIPT_REQUEST } from './support/browser-headers.mjs'
 import { generateApp } from './support/generate-app.js'
 import { BYPASS_RESPONSE_CACHE, TestClient, type FetchedResponse, type PageLoad } from './support/http2-clients.js'
 import { guardProcess, problemLogLines, type ProcessGuard } from './support/process-guards.js'
-import { comparableHeaders, expectPushesIdenticalToGets, waitFor } from './support/push-checks.js'
+import { comparableHeaders, crawl as crawlPage, expectPushesIdenticalToGets, waitFor } from './support/push-checks.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
 // Files are edited and saved 100 times while push clients load the page in a loop. No client may
@@ -43,9 +44,9 @@ const codeUpToTimestamps = (body: Buffer) =>
   stripTimestamps(body.toString().replace(/\n\/\/# sourceMappingURL=data:[^\n]*/g, ''))
 const versionOf = (body: Buffer) => Number(/export const editVersion = (\d+);/.exec(body.toString())?.[1] ?? NaN)
 /** A module request answered by Vite itself (the truth pushes are checked against). */
-const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script', ...BYPASS_RESPONSE_CACHE }
+const SCRIPT = { ...SCRIPT_REQUEST, ...BYPASS_RESPONSE_CACHE }
 /** The same request as a browser makes it: the plugin may answer it from its response cache. */
-const BROWSER_SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
+const BROWSER_SCRIPT = SCRIPT_REQUEST
 
 const ROUTES_ID = '\0virtual:routes'
 const ROUTES_URL = '/@id/__x00__virtual:routes'
@@ -120,13 +121,8 @@ describe('edits saved while push clients load the page', () => {
     )
     edited.set(ROUTES_URL, undefined)
     t = await startTestServer(dir, {}, { plugins: [routes.plugin] })
-    const crawler = new TestClient(t.origin, { enablePush: false })
-    try {
-      const load = await crawler.loadPage('/')
-      baseline = new Map([...load.closure].map(([key, response]) => [stripTimestamps(key), response]))
-    } finally {
-      await crawler.close()
-    }
+    const closure = await crawlPage(t.origin, '/')
+    baseline = new Map([...closure].map(([key, response]) => [stripTimestamps(key), response]))
     for (const url of edited.keys()) expect(baseline.has(url), url).toBe(true)
   })
 
@@ -349,17 +345,13 @@ describe('edits saved while push clients load the page', () => {
     for (const id of unseen) {
       const [module, version] = [id.slice(0, id.lastIndexOf('@')), Number(id.slice(id.lastIndexOf('@') + 1))]
       writeVersion(module, version)
-      const check = new TestClient(t.origin, { enablePush: false })
-      try {
-        await waitFor(
-          async () => versionOf((await check.get(module, SCRIPT)).body) === version,
-          10_000,
-          `${id} to be served`,
-        )
-        getBodies.set(id, [(await check.get(module, SCRIPT)).body])
-      } finally {
-        await check.close()
-      }
+      await using check = new TestClient(t.origin, { enablePush: false })
+      await waitFor(
+        async () => versionOf((await check.get(module, SCRIPT)).body) === version,
+        10_000,
+        `${id} to be served`,
+      )
+      getBodies.set(id, [(await check.get(module, SCRIPT)).body])
     }
     for (const push of pushedEdited) {
       const id = `${push.module}@${push.version}`
@@ -385,25 +377,14 @@ describe('edits saved while push clients load the page', () => {
   })
 
   /** What a client that refuses push loads for the page now: key → response. */
-  async function crawl(): Promise<Map<string, FetchedResponse>> {
-    const client = new TestClient(t.origin, { enablePush: false })
-    try {
-      return (await client.loadPage('/')).closure
-    } finally {
-      await client.close()
-    }
-  }
+  const crawl = () => crawlPage(t.origin, '/')
 
   it('headers of a pushed edited module match a GET (sanity of the comparison)', async () => {
-    const client = new TestClient(t.origin)
-    try {
-      const load = await client.loadPage('/')
-      const push = load.pushesReceived.find((p) => edited.has(stripTimestamps(p.path)))!
-      const got = await client.get(push.path, SCRIPT)
-      expect(comparableHeaders((await push.response)!)).toEqual(comparableHeaders(got))
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin)
+    const load = await client.loadPage('/')
+    const push = load.pushesReceived.find((p) => edited.has(stripTimestamps(p.path)))!
+    const got = await client.get(push.path, SCRIPT)
+    expect(comparableHeaders((await push.response)!)).toEqual(comparableHeaders(got))
   })
 })
 
@@ -438,12 +419,8 @@ describe('a module invalidated while another page load is still rendering it', (
   })
 
   async function getOnce(url: string): Promise<FetchedResponse> {
-    const client = new TestClient(t.origin, { enablePush: false })
-    try {
-      return await client.get(url, SCRIPT)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, { enablePush: false })
+    return await client.get(url, SCRIPT)
   }
 
   it('a page requested after a GET served the new version is not pushed the version still rendering', async () => {

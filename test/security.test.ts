@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Plugin } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DOCUMENT_REQUEST, SCRIPT_REQUEST as SCRIPT, STYLE_REQUEST as STYLE } from './support/browser-headers.mjs'
 import { plainGet, TestClient, type FetchedResponse, type ReceivedPush } from './support/http2-clients.js'
 import { expectPushesIdenticalToGets } from './support/push-checks.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
@@ -132,9 +133,6 @@ const CASES = attacks().map((attack, i) => ({
   importer: `/importers/attack-${i}.js`,
 }))
 
-const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
-const STYLE = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
-
 describe('a push goes through the same access checks as a GET', () => {
   let t: TestServer
   const allPushBodies: Array<{ page: string; key: string; body: Buffer }> = []
@@ -191,19 +189,15 @@ describe('a push goes through the same access checks as a GET', () => {
 
   /** Loads `page` on a fresh push-accepting connection; returns the load and every push received. */
   async function loadWithPush(page: string) {
-    const client = new TestClient(t.origin)
-    try {
-      const load = await client.loadPage(page)
-      // wait for every pushed body, used or not
-      const pushes: Array<{ push: ReceivedPush; response: FetchedResponse | undefined }> = []
-      for (const push of client.pushes) pushes.push({ push, response: await push.response })
-      for (const { push, response } of pushes)
-        if (response) allPushBodies.push({ page, key: push.key, body: response.body })
-      allHtml.push({ page, html: load.html })
-      return { load, pushes, client }
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin)
+    const load = await client.loadPage(page)
+    // wait for every pushed body, used or not
+    const pushes: Array<{ push: ReceivedPush; response: FetchedResponse | undefined }> = []
+    for (const push of client.pushes) pushes.push({ push, response: await push.response })
+    for (const { push, response } of pushes)
+      if (response) allPushBodies.push({ page, key: push.key, body: response.body })
+    allHtml.push({ page, html: load.html })
+    return { load, pushes, client }
   }
 
   it('the positive control: an allowed URL referenced and imported the same way is pushed, identical to its GET', async () => {
@@ -269,26 +263,18 @@ describe('a push goes through the same access checks as a GET', () => {
       }
 
       // 3. a client that refuses push gets modulepreload links only to what a GET serves as JavaScript
-      const refusing = new TestClient(t.origin, { enablePush: false })
-      try {
-        const html = (
-          await refusing.get(attack.page, { accept: 'text/html', 'sec-fetch-dest': 'document' })
-        ).body.toString()
-        expect(html, label).not.toContain(MARKER)
-        const original = new Set(
-          [...load.html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)].map((m) => m[1]!),
-        )
-        const added = [...html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)]
-          .map((m) => m[1]!)
-          .filter((href) => !original.has(href))
-        for (const href of added) {
-          const url = href.replace(/&amp;/g, '&')
-          const got = await plainGet(t.origin, url, SCRIPT)
-          expect(got.status, `preload link ${url} added by the plugin: ${label}`).toBe(200)
-          expect(got.body.toString('latin1')).not.toContain(MARKER)
-        }
-      } finally {
-        await refusing.close()
+      await using refusing = new TestClient(t.origin, { enablePush: false })
+      const html = (await refusing.get(attack.page, DOCUMENT_REQUEST)).body.toString()
+      expect(html, label).not.toContain(MARKER)
+      const original = new Set([...load.html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)].map((m) => m[1]!))
+      const added = [...html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)]
+        .map((m) => m[1]!)
+        .filter((href) => !original.has(href))
+      for (const href of added) {
+        const url = href.replace(/&amp;/g, '&')
+        const got = await plainGet(t.origin, url, SCRIPT)
+        expect(got.status, `preload link ${url} added by the plugin: ${label}`).toBe(200)
+        expect(got.body.toString('latin1')).not.toContain(MARKER)
       }
     },
   )

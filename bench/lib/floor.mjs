@@ -6,12 +6,11 @@
 // flight). No dev server can be faster than this for the same bytes on the same link.
 import fs from 'node:fs'
 import http2 from 'node:http2'
+import { SCRIPT_REQUEST, STYLE_REQUEST } from '../../test/support/browser-headers.mjs'
 
 const MAX_PUSH_WINDOW = 100
 const { HTTP2_HEADER_STATUS, HTTP2_HEADER_PATH, HTTP2_HEADER_METHOD, HTTP2_HEADER_SCHEME, HTTP2_HEADER_AUTHORITY } =
   http2.constants
-const SCRIPT_REQUEST = { accept: '*/*', 'sec-fetch-dest': 'script' }
-const STYLE_REQUEST = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
 
 function revive(response) {
   return { status: response.status, headers: response.headers, body: Buffer.from(response.body, 'base64') }

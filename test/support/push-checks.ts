@@ -1,6 +1,6 @@
 import http2 from 'node:http2'
 import { expect } from 'vitest'
-import { plainGet, TestClient, type FetchedResponse, type ReceivedPush } from './http2-clients.js'
+import { plainGet, TestClient, type FetchedResponse, type PageLoad, type ReceivedPush } from './http2-clients.js'
 
 /** Headers that must match byte for byte between a push and a GET (all but the clock). */
 export function comparableHeaders(response: FetchedResponse): Record<string, string | string[]> {
@@ -31,6 +31,17 @@ export async function expectPushesIdenticalToGets(origin: string, pushes: readon
   }
 }
 
+/**
+ * The full-push check: everything `load` needed came from push (none of it requested), `client`
+ * was pushed nothing it did not use, and each push equals a plain GET of its URL.
+ */
+export async function expectFullPush(origin: string, client: TestClient, load: PageLoad): Promise<void> {
+  expect([...load.fromPush].sort()).toEqual([...load.closure.keys()].sort())
+  expect(load.requested.size).toBe(0)
+  expect(client.unusedPushKeys()).toEqual([])
+  await expectPushesIdenticalToGets(origin, load.pushesReceived)
+}
+
 /** A response equals the expected one (e.g. what a GET returned): status, headers but `date`, bytes. */
 export function expectSameResponse(
   key: string,
@@ -46,12 +57,8 @@ export function expectSameResponse(
 
 /** What a client that refuses push discovers for a page: key → response. */
 export async function crawl(origin: string, page: string): Promise<Map<string, FetchedResponse>> {
-  const client = new TestClient(origin, { enablePush: false })
-  try {
-    return (await client.loadPage(page)).closure
-  } finally {
-    await client.close()
-  }
+  await using client = new TestClient(origin, { enablePush: false })
+  return (await client.loadPage(page)).closure
 }
 
 /** Resolves once `check()` is true, polling every `intervalMs`; rejects after `timeoutMs`. */

@@ -4,8 +4,8 @@ import { createServer, type InlineConfig, type ViteDevServer } from 'vite'
 import http2Push, { type Http2PushOptions } from 'vite-plugin-http2-push'
 import { capturingLogger } from './capturing-logger.js'
 
-/** A running dev server for a test, with the log lines it printed. */
-export interface TestServer {
+/** A running dev server for a test, with the log lines it printed; closes itself when held with `await using`. */
+export interface TestServer extends AsyncDisposable {
   server: ViteDevServer
   /** `https://localhost:PORT` (no trailing slash). */
   origin: string
@@ -36,5 +36,11 @@ export async function startTestServer(
   const local = server.resolvedUrls?.local[0]
   if (!local) throw new Error('the dev server printed no local URL')
   const origin = new URL(local).origin
-  return { server, origin, logs, plugin, close: () => server.close() }
+  const close = () => server.close()
+  return { server, origin, logs, plugin, close, [Symbol.asyncDispose]: close }
+}
+
+/** `closeable` (a preview server, a bare Vite server, ...) closed at the end of the block that holds it with `await using`. */
+export function closing<T extends { close(): Promise<unknown> }>(closeable: T): T & AsyncDisposable {
+  return Object.assign(closeable, { [Symbol.asyncDispose]: async () => void (await closeable.close()) })
 }
