@@ -78,28 +78,24 @@ describe('under load', () => {
     let pushes = 0
     let loads = 0
     for (let connection = 0; connection < LOADS_PER_CLIENT / LOADS_PER_CONNECTION; connection++) {
-      const client = new TestClient(t.origin)
-      try {
-        for (let i = 0; i < LOADS_PER_CONNECTION; i++) {
-          const load = await client.loadPage('/')
-          loads++
-          pushes += load.pushesReceived.length
-          expect(load.closure.size).toBe(reference.size)
-          expect(load.requested.size, 'nothing had to be requested').toBe(0)
-          if (i === 0) {
-            // a new connection: everything pushed
-            expect(load.fromPush.size).toBe(reference.size)
-          } else {
-            // the same connection again: nothing changed, nothing pushed again
-            expect(load.pushesReceived.length).toBe(0)
-            expect(load.fromCache.size).toBe(reference.size)
-          }
-          for (const push of load.pushesReceived) expectAsGet(push.key, await push.response)
+      await using client = new TestClient(t.origin)
+      for (let i = 0; i < LOADS_PER_CONNECTION; i++) {
+        const load = await client.loadPage('/')
+        loads++
+        pushes += load.pushesReceived.length
+        expect(load.closure.size).toBe(reference.size)
+        expect(load.requested.size, 'nothing had to be requested').toBe(0)
+        if (i === 0) {
+          // a new connection: everything pushed
+          expect(load.fromPush.size).toBe(reference.size)
+        } else {
+          // the same connection again: nothing changed, nothing pushed again
+          expect(load.pushesReceived.length).toBe(0)
+          expect(load.fromCache.size).toBe(reference.size)
         }
-        expect(client.unusedPushKeys()).toEqual([])
-      } finally {
-        await client.close()
+        for (const push of load.pushesReceived) expectAsGet(push.key, await push.response)
       }
+      expect(client.unusedPushKeys()).toEqual([])
     }
     return { loads, pushes }
   }
@@ -211,5 +207,7 @@ describe('under load', () => {
     expect(guard.describe()).toBe('')
     expect(guard.maxListenersWarnings()).toEqual([])
     expect(problemLogLines(t.logs)).toEqual([])
-  })
+    // the harness deadline, not a bound under test: one round takes ~58 s on 2 shared cores, so
+    // the e2e project's 60 s default left no margin (nothing about elapsed time is asserted)
+  }, 240_000)
 })
