@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import http2Push from 'vite-plugin-http2-push'
 import { createSelfSignedCertificate } from '../src/tls/self-signed-certificate.js'
 import { launchChromium, requireBrowserOrSkip } from './support/chromium.js'
-import { generateApp } from './support/generate-app.js'
+import { generatedApp } from './support/apps.js'
+import { tempDir, type TempDir } from './support/temp-dirs.js'
 
 const REPO = path.resolve(import.meta.dirname, '..')
 const LOAD_TIMEOUT = 120_000
@@ -57,25 +58,24 @@ async function listen(server: ViteDevServer): Promise<string> {
 
 describe.skipIf(!requireBrowserOrSkip())('Chromium gets the whole closure from the HTML', () => {
   let browser: Browser
-  let dir: string
+  let app: TempDir
   const servers: ViteDevServer[] = []
 
   beforeAll(async () => {
     browser = await launchChromium()
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-chromium-'))
-    generateApp(dir, { modules: 300, depth: 8, fanout: 4 })
+    app = generatedApp('chromium', { modules: 300, depth: 8, fanout: 4 })
   }, LOAD_TIMEOUT)
   afterAll(async () => {
     await browser?.close()
     for (const server of servers) await server.close()
-    fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   it(
     'with the plugin, at least 95% of module requests come from the parser; without it, deep ones come from scripts',
     async () => {
       const withPlugin = await createServer({
-        root: dir,
+        root: app.path,
         configFile: false,
         logLevel: 'silent',
         plugins: [http2Push({ certDir: path.join(os.tmpdir(), 'vite-plugin-http2-push-test-cert') })],
@@ -90,10 +90,10 @@ describe.skipIf(!requireBrowserOrSkip())('Chromium gets the whole closure from t
       // the same app on Vite's own HTTP/2 (server.https), no plugin: modules are found import by import
       const { key, cert } = createSelfSignedCertificate()
       const plain = await createServer({
-        root: dir,
+        root: app.path,
         configFile: false,
         logLevel: 'silent',
-        cacheDir: path.join(dir, 'node_modules/.vite-plain'),
+        cacheDir: app.join('node_modules/.vite-plain'),
         server: { port: 0, https: { key, cert } },
       })
       servers.push(plain)
@@ -127,33 +127,24 @@ describe.skipIf(!requireBrowserOrSkip())('Chromium gets the whole closure from t
 
 describe.skipIf(!requireBrowserOrSkip())('HMR with the plugin in Chromium', () => {
   let browser: Browser
-  let dir: string
+  let app: TempDir
   let server: ViteDevServer
 
   beforeAll(async () => {
     browser = await launchChromium()
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-hmr-'))
-    fs.mkdirSync(path.join(dir, 'src'))
-    fs.writeFileSync(
-      path.join(dir, 'index.html'),
-      `<!doctype html><html><head><link rel="icon" href="data:,"></head><body><div id="app"></div><script type="module" src="/src/main.js"></script></body></html>`,
-    )
-    fs.writeFileSync(
-      path.join(dir, 'src/main.js'),
-      `import { label } from './label.js'
+    app = tempDir('hmr', {
+      'index.html': `<!doctype html><html><head><link rel="icon" href="data:,"></head><body><div id="app"></div><script type="module" src="/src/main.js"></script></body></html>`,
+      'src/main.js': `import { label } from './label.js'
 const render = (text) => { document.querySelector('#app').textContent = text }
 render(label)
 if (import.meta.hot) import.meta.hot.accept('./label.js', (mod) => render(mod.label))
 document.documentElement.dataset.loaded = 'true'
 `,
-    )
-    fs.writeFileSync(
-      path.join(dir, 'src/label.js'),
-      `import { word } from './word.js'\nexport const label = 'before ' + word\n`,
-    )
-    fs.writeFileSync(path.join(dir, 'src/word.js'), `export const word = 'word'\n`)
+      'src/label.js': `import { word } from './word.js'\nexport const label = 'before ' + word\n`,
+      'src/word.js': `export const word = 'word'\n`,
+    })
     server = await createServer({
-      root: dir,
+      root: app.path,
       configFile: false,
       logLevel: 'silent',
       plugins: [http2Push({ certDir: path.join(os.tmpdir(), 'vite-plugin-http2-push-test-cert') })],
@@ -163,7 +154,7 @@ document.documentElement.dataset.loaded = 'true'
   afterAll(async () => {
     await browser?.close()
     await server?.close()
-    fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   it(
@@ -183,7 +174,7 @@ document.documentElement.dataset.loaded = 'true'
       await page.waitForFunction(() => document.querySelector('#app')?.textContent === 'before word')
       await expect.poll(() => hmrConnected, { timeout: 20_000 }).toBe(true)
       fs.writeFileSync(
-        path.join(dir, 'src/label.js'),
+        app.join('src/label.js'),
         `import { word } from './word.js'\nexport const label = 'after ' + word\n`,
       )
       await page.waitForFunction(() => document.querySelector('#app')?.textContent === 'after word', undefined, {

@@ -1,13 +1,13 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import type { Plugin, ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SCRIPT_REQUEST } from './support/browser-headers.mjs'
-import { generateApp } from './support/generate-app.js'
+import { generatedApp } from './support/apps.js'
 import { BYPASS_RESPONSE_CACHE, TestClient, type FetchedResponse, type PageLoad } from './support/http2-clients.js'
 import { guardProcess, problemLogLines, type ProcessGuard } from './support/process-guards.js'
 import { comparableHeaders, crawl as crawlPage, expectPushesIdenticalToGets, waitFor } from './support/push-checks.js'
+import { tempDir, type TempDir } from './support/temp-dirs.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
 // Files are edited and saved 100 times while push clients load the page in a loop. No client may
@@ -87,7 +87,7 @@ interface Observation {
 }
 
 describe('edits saved while push clients load the page', () => {
-  let dir: string
+  let app: TempDir
   let t: TestServer
   let guard: ProcessGuard
   /** URL (without query) → file of the edited modules, or undefined for the virtual module. */
@@ -99,28 +99,27 @@ describe('edits saved while push clients load the page', () => {
 
   beforeAll(async () => {
     guard = guardProcess()
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-edits-'))
-    generateApp(dir, { modules: MODULES, depth: 6, fanout: 4, withCss: true, withJson: true })
-    const leaves = (fs.readdirSync(path.join(dir, 'src'), { recursive: true, encoding: 'utf8' }) as string[])
+    app = generatedApp('edits', { modules: MODULES, depth: 6, fanout: 4, withCss: true, withJson: true })
+    const leaves = (fs.readdirSync(app.join('src'), { recursive: true, encoding: 'utf8' }) as string[])
       .filter((file) => /^level-\d+\/m\d+\.js$/.test(file.split(path.sep).join('/')))
-      .filter((file) => !fs.readFileSync(path.join(dir, 'src', file), 'utf8').includes('import '))
+      .filter((file) => !fs.readFileSync(app.join('src', file), 'utf8').includes('import '))
       .sort()
     expect(leaves.length).toBeGreaterThan(EDITED_FILES * 4)
     originalSource = new Map()
     for (let i = 0; i < EDITED_FILES; i++) {
       const file = leaves[Math.floor((i * leaves.length) / EDITED_FILES)]!
       const url = `/src/${file.split(path.sep).join('/')}`
-      edited.set(url, path.join(dir, 'src', file))
-      originalSource.set(url, fs.readFileSync(path.join(dir, 'src', file), 'utf8'))
+      edited.set(url, app.join('src', file))
+      originalSource.set(url, fs.readFileSync(app.join('src', file), 'utf8'))
       writeVersion(url, 0)
     }
-    const main = path.join(dir, 'src/main.js')
+    const main = app.join('src/main.js')
     fs.writeFileSync(
       main,
       `${fs.readFileSync(main, 'utf8')}import { editVersion as routesVersion } from 'virtual:routes';\nglobalThis.routesVersion = routesVersion;\n`,
     )
     edited.set(ROUTES_URL, undefined)
-    t = await startTestServer(dir, {}, { plugins: [routes.plugin] })
+    t = await startTestServer(app.path, {}, { plugins: [routes.plugin] })
     const closure = await crawlPage(t.origin, '/')
     baseline = new Map([...closure].map(([key, response]) => [stripTimestamps(key), response]))
     for (const url of edited.keys()) expect(baseline.has(url), url).toBe(true)
@@ -129,7 +128,7 @@ describe('edits saved while push clients load the page', () => {
   afterAll(async () => {
     guard?.stop()
     await t?.close()
-    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   /** Saves version `version` of an edited module (write a temp file, then rename: never half-written). */
@@ -395,27 +394,22 @@ describe('a module invalidated while another page load is still rendering it', (
   // set meanwhile and a GET returns it; page load B, requested after that GET, must be pushed
   // version 2 (what a GET returns at that moment), not A's in-flight version 1.
   const SLOW_MS = 1500
-  let dir: string
+  let app: TempDir
   let t: TestServer
   const routes = routesPlugin({ slowVersion: 1, slowMs: SLOW_MS })
   const setVersion = (version: number) => routes.set(version)
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-invalidate-'))
-    fs.mkdirSync(path.join(dir, 'src'))
-    fs.writeFileSync(
-      path.join(dir, 'index.html'),
-      '<!doctype html><html><head></head><body><script type="module" src="/src/main.js"></script></body></html>\n',
-    )
-    fs.writeFileSync(
-      path.join(dir, 'src/main.js'),
-      "import { editVersion } from 'virtual:routes'\nexport const shown = editVersion\n",
-    )
-    t = await startTestServer(dir, {}, { plugins: [routes.plugin] })
+    app = tempDir('invalidate', {
+      'index.html':
+        '<!doctype html><html><head></head><body><script type="module" src="/src/main.js"></script></body></html>\n',
+      'src/main.js': "import { editVersion } from 'virtual:routes'\nexport const shown = editVersion\n",
+    })
+    t = await startTestServer(app.path, {}, { plugins: [routes.plugin] })
   })
   afterAll(async () => {
     await t?.close()
-    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   async function getOnce(url: string): Promise<FetchedResponse> {

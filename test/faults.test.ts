@@ -1,14 +1,12 @@
-import fs from 'node:fs'
 import http2 from 'node:http2'
-import os from 'node:os'
-import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DOCUMENT_REQUEST, SCRIPT_REQUEST, STYLE_REQUEST } from './support/browser-headers.mjs'
-import { generateApp } from './support/generate-app.js'
+import { generatedApp } from './support/apps.js'
 import { TestClient, type FetchedResponse, type ReceivedPush } from './support/http2-clients.js'
 import { guardProcess, problemLogLines, type ProcessGuard } from './support/process-guards.js'
 import { crawl, expectSameResponse, waitFor } from './support/push-checks.js'
 import { RawPushClient, readPush, readToEnd } from './support/raw-push-client.js'
+import type { TempDir } from './support/temp-dirs.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
 // Clients that misbehave while a ~400-module page is being pushed: they reset every push, go
@@ -21,7 +19,7 @@ const MODULES = 400
 const PAGE_LOG = /\[vite-plugin-http2-push\] \/: /
 
 describe('faulty clients against a page of ~400 modules', () => {
-  let dir: string
+  let app: TempDir
   let t: TestServer
   let guard: ProcessGuard
   /** What a GET returns for each resource of the page: key → response (no edits in this file). */
@@ -29,9 +27,8 @@ describe('faulty clients against a page of ~400 modules', () => {
 
   beforeAll(async () => {
     guard = guardProcess()
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-faults-'))
-    generateApp(dir, { modules: MODULES, depth: 10, fanout: 4, withCss: true, withJson: true })
-    t = await startTestServer(dir)
+    app = generatedApp('faults', { modules: MODULES, depth: 10, fanout: 4, withCss: true, withJson: true })
+    t = await startTestServer(app.path)
     reference = await crawl(t.origin, '/')
     expect(reference.size).toBeGreaterThan(MODULES)
     for (const [key, response] of reference) expect(response.status, key).toBe(200)
@@ -48,7 +45,7 @@ describe('faulty clients against a page of ~400 modules', () => {
   afterAll(async () => {
     guard?.stop()
     await t?.close()
-    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   function expectAsGet(key: string, response: FetchedResponse | undefined): void {

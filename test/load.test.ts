@@ -1,14 +1,12 @@
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateApp } from './support/generate-app.js'
+import { generatedApp } from './support/apps.js'
 import { runH2load, requireH2loadOrSkip, type H2loadResult } from './support/h2load.js'
 import { TestClient, type FetchedResponse } from './support/http2-clients.js'
 import { guardProcess, problemLogLines, type ProcessGuard } from './support/process-guards.js'
 import { expectSameResponse, waitFor } from './support/push-checks.js'
+import type { TempDir } from './support/temp-dirs.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
 // Load on the ~400-module page: h2load (which always refuses push: SETTINGS_ENABLE_PUSH=0, so it
@@ -41,7 +39,7 @@ function memory() {
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
 
 describe('under load', () => {
-  let dir: string
+  let app: TempDir
   let t: TestServer
   let guard: ProcessGuard
   let reference: Map<string, FetchedResponse>
@@ -49,9 +47,8 @@ describe('under load', () => {
 
   beforeAll(async () => {
     guard = guardProcess()
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-load-'))
-    generateApp(dir, { modules: MODULES, depth: 10, fanout: 4, withCss: true, withJson: true })
-    t = await startTestServer(dir)
+    app = generatedApp('load', { modules: MODULES, depth: 10, fanout: 4, withCss: true, withJson: true })
+    t = await startTestServer(app.path)
     const crawler = new TestClient(t.origin, { enablePush: false })
     try {
       const load = await crawler.loadPage('/')
@@ -66,7 +63,7 @@ describe('under load', () => {
   afterAll(async () => {
     guard?.stop()
     await t?.close()
-    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   function expectAsGet(key: string, response: FetchedResponse | undefined): void {

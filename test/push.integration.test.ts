@@ -2,11 +2,11 @@ import fs from 'node:fs'
 import http2 from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { basicApp, type BasicApp } from './support/basic-app.js'
-import { generateApp } from './support/generate-app.js'
+import { generatedApp } from './support/apps.js'
 import { http1Get } from './support/http1.js'
 import { readResponse, TestClient } from './support/http2-clients.js'
 import { crawl, expectFullPush, expectPushesIdenticalToGets } from './support/push-checks.js'
-import { tempDir, type TempDir } from './support/temp-dirs.js'
+import type { TempDir } from './support/temp-dirs.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
 describe('push of a page closure (every URL form)', () => {
@@ -250,8 +250,7 @@ describe('a page of several hundred modules', () => {
   let t: TestServer
 
   beforeAll(async () => {
-    dir = tempDir('big')
-    generateApp(dir.path, { modules: 450, depth: 10, fanout: 4, withCss: true, withJson: true })
+    dir = generatedApp('big', { modules: 450, depth: 10, fanout: 4, withCss: true, withJson: true })
     t = await startTestServer(dir.path)
   })
   afterAll(async () => {

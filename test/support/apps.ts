@@ -1,3 +1,4 @@
+import { generateApp, type GeneratedAppOptions } from './generate-app.js'
 import { tempDir, type TempDir } from './temp-dirs.js'
 
 /**
@@ -16,4 +17,11 @@ export function smallApp(name: string, title = 'small'): TempDir {
     'src/style.css': `#app { color: teal }\n`,
     'src/page.css': `body { margin: 0 }\n`,
   })
+}
+
+/** A generated app (see {@link generateApp}) in a temp dir that removes itself; the app root is the dir itself. */
+export function generatedApp(name: string, options: GeneratedAppOptions): TempDir {
+  const dir = tempDir(name)
+  generateApp(dir.path, options)
+  return dir
 }
