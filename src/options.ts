@@ -63,7 +63,7 @@ export interface Http2PushOptions {
 }
 
 export const DEFAULT_MAX_PUSHES = 5000
-export const DEFAULT_MAX_PUSH_BYTES = 100 * 1024 * 1024
+const DEFAULT_MAX_PUSH_BYTES = 100 * 1024 * 1024
 export const PLUGIN_NAME = 'vite-plugin-http2-push'
 
 /** Options after validation, with every default filled in. */

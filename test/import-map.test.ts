@@ -8,7 +8,10 @@ import { parseVersionedUrl, versionedUrl } from '../src/serve/versioned-url.js'
 
 beforeAll(() => lexerReady())
 
-function served(url: string, options: { as?: 'script' | 'style'; cacheControl?: string; etag?: string } = {}): ServedResource {
+function served(
+  url: string,
+  options: { as?: 'script' | 'style'; cacheControl?: string; etag?: string } = {},
+): ServedResource {
   const as = options.as ?? 'script'
   return buildResource(
     { url, as },
@@ -74,7 +77,10 @@ describe('addImportMap', () => {
   })
 
   it("merges into the page's own map, whose entries win", () => {
-    const own = page.replace('<head>', `<head><script type="importmap">{"imports":{"/src/main.ts":"/mine.js","x":"/x.js"},"scopes":{"/a/":{}}}</script>`)
+    const own = page.replace(
+      '<head>',
+      `<head><script type="importmap">{"imports":{"/src/main.ts":"/mine.js","x":"/x.js"},"scopes":{"/a/":{}}}</script>`,
+    )
     const { html } = versionPage(own, closure)
     const maps = [...html.matchAll(/<script type="importmap">(.*?)<\/script>/g)]
     expect(maps).toHaveLength(1)

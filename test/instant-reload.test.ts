@@ -1,12 +1,11 @@
 import fs from 'node:fs'
-import path from 'node:path'
 import type { Plugin } from 'vite'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requireBrowserOrSkip } from './support/chromium.js'
 import { plainGet } from './support/http2-clients.js'
 import { waitFor } from './support/push-checks.js'
-import { makeTempDir, removeTempDirs, writeTree } from './support/setup-helpers.js'
+import { tempDir, type TempDir } from './support/temp-dirs.js'
 import { launchProfileTrusting } from './support/trusted-chromium.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
@@ -18,7 +17,7 @@ const CHAIN = 6
 const OTHERS = 40
 
 /** An app with a chain main → c1 → … → c6 → leaf, 40 side modules, a CSS import, JSON, a linked stylesheet. */
-function writeApp(root: string): void {
+function chainApp(): TempDir {
   const files: Record<string, string> = {
     'index.html': `<!doctype html><html><head><link rel="stylesheet" href="/src/page.css"></head>
 <body><div id="app"></div><script type="module" src="/src/main.js"></script></body></html>\n`,
@@ -41,7 +40,7 @@ function writeApp(root: string): void {
     files[`src/c${i}.js`] = `${next}\nexport { c }\n`
   }
   for (let i = 0; i < OTHERS; i++) files[`src/side/s${i}.js`] = `export const s${i} = ${i}\n`
-  writeTree(root, files)
+  return tempDir('instant-reload', files)
 }
 
 /** Records every request a browser makes to the dev server (after the plugin took the version off). */
@@ -65,11 +64,12 @@ function requestRecorder(requests: Array<{ url: string; dest: string; answer?: s
 
 describe.skipIf(!requireBrowserOrSkip())('instant reloads in a real Chromium profile', () => {
   let t: TestServer
-  let root: string
+  let root: TempDir
   let context: BrowserContext
   let page: Page
   const requests: Array<{ url: string; dest: string; answer?: string }> = []
-  const moduleRequests = () => requests.filter((request) => request.dest !== 'document' && request.url !== '/favicon.ico')
+  const moduleRequests = () =>
+    requests.filter((request) => request.dest !== 'document' && request.url !== '/favicon.ico')
 
   async function load(action: () => Promise<unknown>): Promise<Array<{ url: string; dest: string }>> {
     requests.length = 0
@@ -79,22 +79,23 @@ describe.skipIf(!requireBrowserOrSkip())('instant reloads in a real Chromium pro
   }
 
   beforeAll(async () => {
-    root = makeTempDir('instant-reload')
-    writeApp(root)
-    t = await startTestServer(root, {}, { plugins: [requestRecorder(requests)] })
+    root = chainApp()
+    t = await startTestServer(root.path, {}, { plugins: [requestRecorder(requests)] })
     context = await launchProfileTrusting(t.origin)
     page = await context.newPage()
   })
   afterAll(async () => {
     await context?.close()
     await t?.close()
-    removeTempDirs()
+    root?.remove()
   })
 
   it('maps the closure in an import map and versions the entry script and links', async () => {
     await load(() => page.goto(`${t.origin}/`))
     const html = (await plainGet(t.origin, '/', { accept: 'text/html', 'sec-fetch-dest': 'document' })).body.toString()
-    const map = JSON.parse(/<script type="importmap">(.*?)<\/script>/s.exec(html)![1]!) as { imports: Record<string, string> }
+    const map = JSON.parse(/<script type="importmap">(.*?)<\/script>/s.exec(html)![1]!) as {
+      imports: Record<string, string>
+    }
     expect(map.imports['/src/leaf.js']).toMatch(/^\/src\/leaf\.js\?__h2v=[\w-]+$/)
     expect(map.imports['/src/data.json?import']).toMatch(/^\/src\/data\.json\?import&__h2v=[\w-]+$/)
     expect(map.imports['/src/style.css']).toMatch(/^\/src\/style\.css\?__h2v=/)
@@ -119,11 +120,17 @@ describe.skipIf(!requireBrowserOrSkip())('instant reloads in a real Chromium pro
 
   it('after an edit, the reload fetches only what changed, and shows the edit', async () => {
     requests.length = 0
-    fs.writeFileSync(path.join(root, 'src/leaf.js'), `export const leaf = 'leaf-1'\n`)
+    fs.writeFileSync(root.join('src/leaf.js'), `export const leaf = 'leaf-1'\n`)
     // nothing accepts the update, so Vite has the page reload itself
-    await waitFor(async () => (await page.textContent('#app').catch(() => ''))?.startsWith('leaf-1') ?? false, 10_000, 'the edit')
+    await waitFor(
+      async () => (await page.textContent('#app').catch(() => ''))?.startsWith('leaf-1') ?? false,
+      10_000,
+      'the edit',
+    )
     const fetched = moduleRequests()
-    console.log(`[instant-reload] after editing the leaf, the page fetched ${fetched.length}: ${fetched.map((r) => `${r.url} ${r.answer}`).join(', ')}`)
+    console.log(
+      `[instant-reload] after editing the leaf, the page fetched ${fetched.length}: ${fetched.map((r) => `${r.url} ${r.answer}`).join(', ')}`,
+    )
     expect(fetched.some((r) => /^\/src\/leaf\.js\?t=\d+$/.test(r.url))).toBe(true)
     expect(fetched.length).toBeLessThanOrEqual(CHAIN + 2)
     expect(await load(() => page.reload())).toEqual([])

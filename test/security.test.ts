@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Plugin } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DOCUMENT_REQUEST, SCRIPT_REQUEST as SCRIPT, STYLE_REQUEST as STYLE } from './support/browser-headers.mjs'
 import { plainGet, TestClient, type FetchedResponse, type ReceivedPush } from './support/http2-clients.js'
 import { expectPushesIdenticalToGets } from './support/push-checks.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
@@ -138,9 +139,6 @@ const CASES = attacks().map((attack, i) => ({
   importer: `/importers/attack-${i}.js`,
 }))
 
-const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
-const STYLE = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
-
 describe('a push goes through the same access checks as a GET', () => {
   let t: TestServer
   const allPushBodies: Array<{ page: string; key: string; body: Buffer }> = []
@@ -200,19 +198,15 @@ describe('a push goes through the same access checks as a GET', () => {
 
   /** Loads `page` on a fresh push-accepting connection; returns the load and every push received. */
   async function loadWithPush(page: string) {
-    const client = new TestClient(t.origin)
-    try {
-      const load = await client.loadPage(page)
-      // wait for every pushed body, used or not
-      const pushes: Array<{ push: ReceivedPush; response: FetchedResponse | undefined }> = []
-      for (const push of client.pushes) pushes.push({ push, response: await push.response })
-      for (const { push, response } of pushes)
-        if (response) allPushBodies.push({ page, key: push.key, body: response.body })
-      allHtml.push({ page, html: load.html })
-      return { load, pushes, client }
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin)
+    const load = await client.loadPage(page)
+    // wait for every pushed body, used or not
+    const pushes: Array<{ push: ReceivedPush; response: FetchedResponse | undefined }> = []
+    for (const push of client.pushes) pushes.push({ push, response: await push.response })
+    for (const { push, response } of pushes)
+      if (response) allPushBodies.push({ page, key: push.key, body: response.body })
+    allHtml.push({ page, html: load.html })
+    return { load, pushes, client }
   }
 
   it('the positive control: an allowed URL referenced and imported the same way is pushed, identical to its GET', async () => {
@@ -279,50 +273,44 @@ describe('a push goes through the same access checks as a GET', () => {
       }
 
       // 3. a client that refuses push gets modulepreload links only to what a GET serves as JavaScript
-      const refusing = new TestClient(t.origin, { enablePush: false })
-      try {
-        const html = (
-          await refusing.get(attack.page, { accept: 'text/html', 'sec-fetch-dest': 'document' })
-        ).body.toString()
-        expect(html, label).not.toContain(MARKER)
-        const original = new Set(
-          [...load.html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)].map((m) => m[1]!),
-        )
-        const added = [...html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)]
-          .map((m) => m[1]!)
-          .filter((href) => !original.has(href))
-        for (const href of added) {
-          const url = href.replace(/&amp;/g, '&')
-          const got = await plainGet(t.origin, url, SCRIPT)
-          expect(got.status, `preload link ${url} added by the plugin: ${label}`).toBe(200)
-          expect(got.body.toString('latin1')).not.toContain(MARKER)
-        }
+      await using refusing = new TestClient(t.origin, { enablePush: false })
+      const html = (await refusing.get(attack.page, DOCUMENT_REQUEST)).body.toString()
+      expect(html, label).not.toContain(MARKER)
+      const original = new Set([...load.html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)].map((m) => m[1]!))
+      const added = [...html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)]
+        .map((m) => m[1]!)
+        .filter((href) => !original.has(href))
+      for (const href of added) {
+        const url = href.replace(/&amp;/g, '&')
+        const got = await plainGet(t.origin, url, SCRIPT)
+        expect(got.status, `preload link ${url} added by the plugin: ${label}`).toBe(200)
+        expect(got.body.toString('latin1')).not.toContain(MARKER)
+      }
 
-        // 4. its import map names only what a GET serves, and versioned URLs answer nothing more
-        const mapJson = /<script type="importmap">(.*?)<\/script>/s.exec(html)?.[1]
-        const imports = Object.entries((JSON.parse(mapJson ?? '{}') as { imports?: Record<string, string> }).imports ?? {})
-        expect(imports.length, `an import map: ${label}`).toBeGreaterThan(0)
-        for (const [url, versioned] of imports) {
-          expect((await plainGet(t.origin, url, SCRIPT)).status, `import map entry ${url}: ${label}`).toBe(200)
-          const got = await refusing.get(versioned, SCRIPT)
-          expect(got.status, `versioned ${versioned}: ${label}`).toBe(200)
-          expect(got.body.toString('latin1')).not.toContain(MARKER)
+      // 4. its import map names only what a GET serves, and versioned URLs answer nothing more
+      const mapJson = /<script type="importmap">(.*?)<\/script>/s.exec(html)?.[1]
+      const imports = Object.entries(
+        (JSON.parse(mapJson ?? '{}') as { imports?: Record<string, string> }).imports ?? {},
+      )
+      expect(imports.length, `an import map: ${label}`).toBeGreaterThan(0)
+      for (const [url, versioned] of imports) {
+        expect((await plainGet(t.origin, url, SCRIPT)).status, `import map entry ${url}: ${label}`).toBe(200)
+        const got = await refusing.get(versioned, SCRIPT)
+        expect(got.status, `versioned ${versioned}: ${label}`).toBe(200)
+        expect(got.body.toString('latin1')).not.toContain(MARKER)
+      }
+      for (const form of getForms(attack.url, t.origin)) {
+        if (/[\0\s\\#]/.test(form)) continue
+        const versioned = `${form}${form.includes('?') ? '&' : '?'}__h2v=AAAAAAAAAAAAAAAA`
+        for (const headers of [SCRIPT, STYLE]) {
+          const got = await refusing.get(versioned, headers)
+          if (attack.viteServesIt) {
+            // what Vite itself answers the URL, nothing more
+            const own = await plainGet(t.origin, form, headers)
+            expect(got.body.equals(own.body), `GET ${versioned} is Vite's own answer: ${label}`).toBe(true)
+          } else expect(got.body.toString('latin1'), `GET ${versioned}: ${label}`).not.toContain(MARKER)
+          expect(String(got.headers['cache-control'] ?? ''), `GET ${versioned}: ${label}`).not.toContain('immutable')
         }
-        for (const form of getForms(attack.url, t.origin)) {
-          if (/[\0\s\\#]/.test(form)) continue
-          const versioned = `${form}${form.includes('?') ? '&' : '?'}__h2v=AAAAAAAAAAAAAAAA`
-          for (const headers of [SCRIPT, STYLE]) {
-            const got = await refusing.get(versioned, headers)
-            if (attack.viteServesIt) {
-              // what Vite itself answers the URL, nothing more
-              const own = await plainGet(t.origin, form, headers)
-              expect(got.body.equals(own.body), `GET ${versioned} is Vite's own answer: ${label}`).toBe(true)
-            } else expect(got.body.toString('latin1'), `GET ${versioned}: ${label}`).not.toContain(MARKER)
-            expect(String(got.headers['cache-control'] ?? ''), `GET ${versioned}: ${label}`).not.toContain('immutable')
-          }
-        }
-      } finally {
-        await refusing.close()
       }
     },
   )

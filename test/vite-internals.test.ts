@@ -1,9 +1,9 @@
 import fs from 'node:fs'
-import path from 'node:path'
 import { version as viteVersion } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { plainGet } from './support/http2-clients.js'
-import { smallApp, removeTempDirs } from './support/setup-helpers.js'
+import { smallApp } from './support/apps.js'
+import type { TempDir } from './support/temp-dirs.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
 // The plugin relies on four Vite internals. Each test names the one it guards, so a Vite release
@@ -13,19 +13,21 @@ const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
 
 describe(`the Vite internals the plugin relies on (Vite ${viteVersion})`, () => {
   let t: TestServer
-  let root: string
+  let root: TempDir
 
   beforeAll(async () => {
     root = smallApp('vite-internals')
     fs.writeFileSync(
-      path.join(root, 'index.html'),
-      fs.readFileSync(path.join(root, 'index.html'), 'utf8').replace('</body>', `<script type="module">import './src/b.ts'</script></body>`),
+      root.join('index.html'),
+      fs
+        .readFileSync(root.join('index.html'), 'utf8')
+        .replace('</body>', `<script type="module">import './src/b.ts'</script></body>`),
     )
-    t = await startTestServer(root, {}, { server: { headers: { 'x-custom': 'yes' } } })
+    t = await startTestServer(root.path, {}, { server: { headers: { 'x-custom': 'yes' } } })
   })
   afterAll(async () => {
     await t?.close()
-    removeTempDirs()
+    root?.remove()
   })
 
   it('a middleware named viteTransformMiddleware (the cached answers go right before it)', () => {
@@ -43,17 +45,22 @@ describe(`the Vite internals the plugin relies on (Vite ${viteVersion})`, () => 
     const first = (await moduleGraph.getModuleByUrl('/src/a.ts'))?.transformResult
     expect(first, 'Vite keeps no transformResult on the module node').toBeTruthy()
     await plainGet(t.origin, '/src/a.ts', SCRIPT)
-    expect((await moduleGraph.getModuleByUrl('/src/a.ts'))?.transformResult, 'transformResult replaced without a change').toBe(first)
-    fs.writeFileSync(path.join(root, 'src/a.ts'), `import { b } from './b.ts'\nexport const a: string = 'A' + b\n`)
+    expect(
+      (await moduleGraph.getModuleByUrl('/src/a.ts'))?.transformResult,
+      'transformResult replaced without a change',
+    ).toBe(first)
+    fs.writeFileSync(root.join('src/a.ts'), `import { b } from './b.ts'\nexport const a: string = 'A' + b\n`)
     await expect
       .poll(async () => (await moduleGraph.getModuleByUrl('/src/a.ts'))?.transformResult !== first, { timeout: 10_000 })
       .toBe(true)
   })
 
-  it("send() sets Content-Type, Cache-Control, ETag and server.headers on a module (the cached answer sets exactly those)", async () => {
+  it('send() sets Content-Type, Cache-Control, ETag and server.headers on a module (the cached answer sets exactly those)', async () => {
     const got = await plainGet(t.origin, '/src/b.ts', SCRIPT)
     expect(got.status).toBe(200)
-    const names = Object.keys(got.headers).filter((name) => name !== 'date' && name !== 'vary').sort()
+    const names = Object.keys(got.headers)
+      .filter((name) => name !== 'date' && name !== 'vary')
+      .sort()
     expect(names, "Vite's send() sets other headers than the plugin's cached answer does").toEqual([
       'cache-control',
       'content-type',

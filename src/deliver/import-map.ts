@@ -6,7 +6,6 @@ import type { PageEntries } from '../html/page-entries.js'
 import { isVersionable, versionedHref, versionedUrl } from '../serve/versioned-url.js'
 import { moduleResources } from './modules.js'
 
-
 /**
  * Makes unchanged modules cost no request on a reload: maps each module URL of the closure to
  * its versioned URL (answered `immutable` while that version is current) in the page's import
@@ -22,7 +21,8 @@ export function addImportMap(
   closure: readonly ServedResource[],
 ): { mapped: number } | undefined {
   const imports: Record<string, string> = {}
-  for (const resource of moduleResources(closure)) if (isVersionable(resource)) imports[resource.url] = versionedUrl(resource)
+  for (const resource of moduleResources(closure))
+    if (isVersionable(resource)) imports[resource.url] = versionedUrl(resource)
   if (!insertImportMap(edit, page, imports)) return undefined
   const byKey = new Map(closure.map((resource) => [`${resource.as} ${resource.url}`, resource]))
   for (const attribute of page.urlAttributes) {

@@ -20,7 +20,7 @@ export interface PageEntries {
 }
 
 /** An entry's URL as written in an attribute: its offsets in the HTML (without quotes). */
-export interface UrlAttribute extends ResourceRequest {
+interface UrlAttribute extends ResourceRequest {
   start: number
   end: number
 }
@@ -60,7 +60,12 @@ export function extractPageEntries(html: string, pageUrl: string): PageEntries {
     if (url === undefined) return
     add(url, as)
     if (attribute.start >= 0)
-      result.urlAttributes.push({ url, as, start: attributesStart + attribute.start, end: attributesStart + attribute.end })
+      result.urlAttributes.push({
+        url,
+        as,
+        start: attributesStart + attribute.start,
+        end: attributesStart + attribute.end,
+      })
   }
   const lowerHtml = html.toLowerCase()
   result.headEnd = findHeadEnd(lowerHtml)

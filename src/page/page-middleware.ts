@@ -71,7 +71,8 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
           parts.push(`${added} modulepreload links`)
           if (map) parts.push(`import map of ${map.mapped}`)
         }
-        if (push && !res.writableEnded) parts.push(describePushes(await push.finish(plan.closure.resources, plan.asKnown)))
+        if (push && !res.writableEnded)
+          parts.push(describePushes(await push.finish(plan.closure.resources, plan.asKnown)))
         const denied = describeDenied(plan.closure.denied)
         if (denied) parts.push(denied)
         debug?.(

@@ -5,7 +5,7 @@ import { resourceKey, type ServedResource } from '../graph/served-resource.js'
 import { isInProcessRequest } from '../render/in-process-request.js'
 import { resourceKindRequested } from '../render/resource-request.js'
 import { answerVersioned, type VersionedAnswer } from './versioned-answer.js'
-import { versionRequestOf } from './versioned-request-middleware.js'
+import { versionRequestOf, type VersionRequest } from './versioned-request-middleware.js'
 
 /**
  * Answers a browser's module or stylesheet GET from the graph's cache, when the cache holds the
@@ -39,19 +39,33 @@ export function createCachedResponseMiddleware(
     const send = (resource: ServedResource, cacheControl?: string) =>
       sendCached(res, resource, headersViteSets, cacheControl)
     const versioned = versionRequestOf(req)
-    if (versioned) {
-      answerVersioned(graph, req, res, versioned, send).then(
-        (answer) => (answer ? onServed(answer, req) : next()),
-        next,
-      )
-      return
-    }
+    if (versioned) return void answerVersionedOrPass(graph, req, res, versioned, send, onServed, next)
     const key = cacheKeyFor(req)
     const resource = key === undefined ? undefined : graph.currentOrDrop(key)
     if (!resource || resource.response.status !== 200) return next()
     onServed('cached', req)
     send(resource)
   }
+}
+
+/** Answers a versioned request, or passes it on to Vite (also when answering failed). */
+async function answerVersionedOrPass(
+  graph: ServedGraph,
+  req: IncomingMessage,
+  res: ServerResponse,
+  versioned: VersionRequest,
+  send: (resource: ServedResource, cacheControl?: string) => void,
+  onServed: (answer: NonNullable<VersionedAnswer>, req: IncomingMessage) => void,
+  next: (error?: unknown) => void,
+): Promise<void> {
+  let answer: VersionedAnswer
+  try {
+    answer = await answerVersioned(graph, req, res, versioned, send)
+  } catch (error) {
+    return next(error)
+  }
+  if (answer) onServed(answer, req)
+  else next()
 }
 
 /**

@@ -1,5 +1,6 @@
 import http2 from 'node:http2'
 import { init, parse } from 'es-module-lexer'
+import { DOCUMENT_REQUEST, SCRIPT_REQUEST, STYLE_REQUEST } from './browser-headers.mjs'
 
 /** A response as a client saw it. */
 export interface FetchedResponse {
@@ -51,17 +52,18 @@ export interface ClientOptions {
 }
 
 /** Key of a request: the path, prefixed for the stylesheet form. */
-export function keyOf(path: string, as: 'script' | 'style'): string {
+function keyOf(path: string, as: 'script' | 'style'): string {
   return as === 'style' ? `style:${path}` : path
 }
 
-const SCRIPT_HEADERS = { accept: '*/*', 'sec-fetch-dest': 'script' }
-const STYLE_HEADERS = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
 /** Request headers that make the plugin leave a module request to Vite itself. */
 export const BYPASS_RESPONSE_CACHE = { 'cache-control': 'no-cache' }
 
-/** A real `node:http2` client over TLS, that accepts push (or refuses it), and loads pages like a browser. */
-export class TestClient {
+/**
+ * A real `node:http2` client over TLS, that accepts push (or refuses it), and loads pages like a
+ * browser. Closes itself at the end of the block that holds it with `await using`.
+ */
+export class TestClient implements AsyncDisposable {
   readonly session: http2.ClientHttp2Session
   /** Every push promise received, in arrival order. */
   readonly pushes: ReceivedPush[] = []
@@ -77,7 +79,7 @@ export class TestClient {
       settings: { enablePush: options.enablePush ?? true, ...options.settings },
     })
     const bypass = options.useResponseCache ? {} : BYPASS_RESPONSE_CACHE
-    this.moduleRequestHeaders = { script: { ...SCRIPT_HEADERS, ...bypass }, style: { ...STYLE_HEADERS, ...bypass } }
+    this.moduleRequestHeaders = { script: { ...SCRIPT_REQUEST, ...bypass }, style: { ...STYLE_REQUEST, ...bypass } }
     this.session.on('error', () => {})
     this.session.on('stream', (stream, requestHeaders) => this.onPush(stream, requestHeaders))
   }
@@ -100,7 +102,7 @@ export class TestClient {
   async loadPage(path: string): Promise<PageLoad> {
     await init()
     const pushesBefore = this.pushes.length
-    const htmlResponse = await this.get(path, { accept: 'text/html', 'sec-fetch-dest': 'document' })
+    const htmlResponse = await this.get(path, DOCUMENT_REQUEST)
     const html = htmlResponse.body.toString('utf8')
     const load: PageLoad = {
       html,
@@ -176,6 +178,10 @@ export class TestClient {
     })
   }
 
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
   private onPush(stream: http2.ClientHttp2Stream, requestHeaders: http2.IncomingHttpHeaders): void {
     const path = String(requestHeaders[':path'])
     const accept = String(requestHeaders.accept ?? '')
@@ -229,12 +235,12 @@ interface HtmlEntry {
 const VERSION_MARKER = /[?&]__h2v=[\w-]+$/
 
 /** A URL without the plugin's version marker (versioned URLs name the same module). */
-export function withoutVersion(url: string): string {
+function withoutVersion(url: string): string {
   return url.replace(VERSION_MARKER, '')
 }
 
 /** The page's import map (`imports` only), as a browser reads it. */
-export function importMapOf(html: string): Record<string, string> {
+function importMapOf(html: string): Record<string, string> {
   const json = /<script\b[^>]*type=["']?importmap["']?[^>]*>([\s\S]*?)<\/script>/i.exec(html)?.[1]
   return json ? ((JSON.parse(json) as { imports?: Record<string, string> }).imports ?? {}) : {}
 }
@@ -299,6 +305,7 @@ export async function plainGet(
   path: string,
   headers: http2.OutgoingHttpHeaders = {},
 ): Promise<FetchedResponse> {
+  // try/finally rather than `await using`: the benchmark imports this file type-stripped on Node 20
   const client = new TestClient(origin, { enablePush: false })
   try {
     return await client.get(path, { ...headers, ...BYPASS_RESPONSE_CACHE })

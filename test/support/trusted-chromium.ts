@@ -7,10 +7,15 @@ import { chromium, type BrowserContext } from 'playwright-core'
 import { CHROMIUM_ARGS, chromiumPath } from './chromium.js'
 
 /** base64 SHA-256 of the server certificate's public key (SPKI), as `--ignore-certificate-errors-spki-list` takes it. */
-export function serverSpkiHash(origin: string): Promise<string> {
+function serverSpkiHash(origin: string): Promise<string> {
   const url = new URL(origin)
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: url.hostname, port: Number(url.port), servername: 'localhost', rejectUnauthorized: false })
+    const socket = tls.connect({
+      host: url.hostname,
+      port: Number(url.port),
+      servername: 'localhost',
+      rejectUnauthorized: false,
+    })
     socket.once('secureConnect', () => {
       const spki = socket.getPeerX509Certificate()!.publicKey.export({ type: 'spki', format: 'der' })
       resolve(createHash('sha256').update(spki).digest('base64'))
