@@ -55,7 +55,9 @@ function parseArguments(argv: string[]): Arguments | string {
 
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) {
-    process.stdout.write(`${question} [y/N] no answer possible (stdin is not a terminal); run again with --yes to go ahead.\n`)
+    process.stdout.write(
+      `${question} [y/N] no answer possible (stdin is not a terminal); run again with --yes to go ahead.\n`,
+    )
     return false
   }
   const readline = createInterface({ input: process.stdin, output: process.stdout })
@@ -76,7 +78,9 @@ async function trust(args: Arguments, context: TrustContext): Promise<number> {
   const ca = trustedCa(await loadOrCreateLocalCa(args.caDir, leafNames(), logToStdout))
   const status = await trustStatus(ca, context)
   const stores = plannedStores(context).filter((store) => !status.trustedIn.includes(store))
-  process.stdout.write(`Local CA: ${ca.certFile}\n  ${ca.nickname}, valid for localhost, *.localhost and loopback addresses only\n`)
+  process.stdout.write(
+    `Local CA: ${ca.certFile}\n  ${ca.nickname}, valid for localhost, *.localhost and loopback addresses only\n`,
+  )
   if (stores.length === 0 && status.problems.length === 0) {
     process.stdout.write(`Already trusted in: ${status.trustedIn.join(', ')}\n`)
   } else if (stores.length > 0) {
@@ -89,10 +93,14 @@ async function trust(args: Arguments, context: TrustContext): Promise<number> {
   const change = await installCa(ca, context)
   report(change)
   if (change.manual.length > 0) {
-    process.stdout.write(`Optional, for the system store (curl, other tools; needs root), run yourself:\n${change.manual.map((c) => `  ${c}\n`).join('')}`)
+    process.stdout.write(
+      `Optional, for the system store (curl, other tools; needs root), run yourself:\n${change.manual.map((c) => `  ${c}\n`).join('')}`,
+    )
   }
   await mentionMkcert(context)
-  process.stdout.write('Undo: npx vite-plugin-http2-push untrust' + caDirFlag(args) + '\nRestart the browser if it was open.\n')
+  process.stdout.write(
+    'Undo: npx vite-plugin-http2-push untrust' + caDirFlag(args) + '\nRestart the browser if it was open.\n',
+  )
   return change.problems.length > 0 ? 1 : 0
 }
 
@@ -116,7 +124,9 @@ async function untrust(args: Arguments, context: TrustContext): Promise<number> 
   if (change.manual.length > 0) {
     process.stdout.write(`The system store needs root; run yourself:\n${change.manual.map((c) => `  ${c}\n`).join('')}`)
   }
-  process.stdout.write(`The CA files stay in ${args.caDir} (delete that folder to forget the CA). Redo: npx vite-plugin-http2-push trust${caDirFlag(args)}\n`)
+  process.stdout.write(
+    `The CA files stay in ${args.caDir} (delete that folder to forget the CA). Redo: npx vite-plugin-http2-push trust${caDirFlag(args)}\n`,
+  )
   return change.problems.length > 0 ? 1 : 0
 }
 
@@ -129,7 +139,9 @@ async function status(args: Arguments, context: TrustContext): Promise<number> {
     const state = await trustStatus(trustedCa(mkcert.found), context)
     trusted = state.trustedIn.length > 0
     process.stdout.write(`mkcert's CA: ${mkcert.found.certFile}\n  ${describe(state.trustedIn)}\n`)
-    process.stdout.write("  The plugin signs with it (option certificate: 'auto'); with certificate: 'local-ca' it uses the local CA.\n")
+    process.stdout.write(
+      "  The plugin signs with it (option certificate: 'auto'); with certificate: 'local-ca' it uses the local CA.\n",
+    )
   } else {
     process.stdout.write(`mkcert's CA: none in ${root}\n`)
   }
@@ -139,9 +151,14 @@ async function status(args: Arguments, context: TrustContext): Promise<number> {
     process.stdout.write(`Local CA: ${local.certFile}\n  ${describe(state.trustedIn)}\n`)
     for (const problem of state.problems) process.stdout.write(`  problem: ${problem}\n`)
   } else {
-    process.stdout.write(`Local CA: none yet in ${path.join(args.caDir, CA_CERT_FILE)} (the dev server or \`trust\` creates it)\n`)
+    process.stdout.write(
+      `Local CA: none yet in ${path.join(args.caDir, CA_CERT_FILE)} (the dev server or \`trust\` creates it)\n`,
+    )
   }
-  if (!trusted) process.stdout.write(`Fix: ${'found' in mkcert ? 'mkcert -install' : `npx vite-plugin-http2-push trust${caDirFlag(args)}`}\n`)
+  if (!trusted)
+    process.stdout.write(
+      `Fix: ${'found' in mkcert ? 'mkcert -install' : `npx vite-plugin-http2-push trust${caDirFlag(args)}`}\n`,
+    )
   return 0
 }
 

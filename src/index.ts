@@ -10,7 +10,9 @@ import { createPageMiddleware } from './page/page-middleware.js'
 import { warmPageClosures } from './page/warmup.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
 import { createViteRenderer } from './render/vite-renderer.js'
-import { createCachedResponseMiddleware, installBeforeViteTransform } from './serve/cached-response-middleware.js'
+import { createCachedResponseMiddleware } from './serve/cached-response-middleware.js'
+import { installBeforeViteTransform, installFirst } from './serve/middleware-stack.js'
+import { createVersionedRequestMiddleware } from './serve/versioned-request-middleware.js'
 import { proxyForcesHttp1 } from './vite-version.js'
 
 export type { CertificateSource, DeliveryMode, Http2PushOptions } from './options.js'
@@ -28,6 +30,8 @@ export interface Http2PushApi {
   readonly cachedResponseCount: number
   /** Number of module and stylesheet GETs answered from that cache instead of by Vite's transform middleware. */
   readonly cachedResponsesServed: number
+  /** Of those, requests to a versioned URL answered at their version, `immutable`. */
+  readonly immutableResponsesServed: number
 }
 
 /**
@@ -40,6 +44,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   let config: ResolvedConfig
   let graph: ServedGraph | undefined
   let cachedResponsesServed = 0
+  let immutableResponsesServed = 0
 
   return {
     name: PLUGIN_NAME,
@@ -95,15 +100,20 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         else warm()
       }
       if (resolved.mode === 'off') return undefined
-      // After Vite's internal middlewares are in place: answer module GETs from the cache.
+      // After Vite's internal middlewares are in place: answer module GETs from the cache, and
+      // take the version off versioned URLs before anything else sees them.
       return () => {
-        const handler = createCachedResponseMiddleware(
-          served,
-          server.config.server.headers,
-          () => cachedResponsesServed++,
-        )
-        if (!installBeforeViteTransform(server.middlewares, handler))
-          debug?.('Vite transform middleware not found: module requests are not served from the cache')
+        const handler = createCachedResponseMiddleware(served, server.config.server.headers, (answer) => {
+          cachedResponsesServed++
+          if (answer === 'immutable') immutableResponsesServed++
+        })
+        if (!installBeforeViteTransform(server.middlewares, handler)) {
+          config.logger.warn(
+            `[${PLUGIN_NAME}] Vite ${viteVersion} has no middleware named viteTransformMiddleware: module requests ` +
+              `are left to Vite and versioned URLs are not answered immutable. Please report this with your Vite version.`,
+          )
+        }
+        if (resolved.importMap) installFirst(server.middlewares, createVersionedRequestMiddleware())
       }
     },
 
@@ -119,6 +129,9 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       },
       get cachedResponsesServed() {
         return cachedResponsesServed
+      },
+      get immutableResponsesServed() {
+        return immutableResponsesServed
       },
     },
   }

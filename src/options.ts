@@ -23,6 +23,15 @@ export interface Http2PushOptions {
    */
   mode?: DeliveryMode
   /**
+   * For clients that get links (browsers, HTTP/1.1): add an import map that maps each module of
+   * the page's closure to a versioned URL, answered `Cache-Control: max-age=31536000, immutable`
+   * while that version is current, and point the page's own module scripts, modulepreload and
+   * stylesheet links at versioned URLs. A reload then costs no request for an unchanged module.
+   * Push clients are not affected.
+   * @default true
+   */
+  importMap?: boolean
+  /**
    * Also send a 103 Early Hints response listing the page's modules (for clients that get
    * preload links), from the closure cached at the previous load of that page.
    * @default false
@@ -77,12 +86,13 @@ export interface Http2PushOptions {
 }
 
 export const DEFAULT_MAX_PUSHES = 5000
-export const DEFAULT_MAX_PUSH_BYTES = 100 * 1024 * 1024
+const DEFAULT_MAX_PUSH_BYTES = 100 * 1024 * 1024
 export const PLUGIN_NAME = 'vite-plugin-http2-push'
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedOptions {
   mode: DeliveryMode
+  importMap: boolean
   earlyHints: boolean
   certDir: string | undefined
   certificate: CertificateSource
@@ -96,6 +106,7 @@ export interface ResolvedOptions {
 
 const KNOWN_OPTIONS = new Set([
   'mode',
+  'importMap',
   'earlyHints',
   'certDir',
   'certificate',
@@ -120,6 +131,7 @@ export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): 
   }
   return {
     mode: optionalMode(options),
+    importMap: optionalBoolean(options, 'importMap', true),
     earlyHints: optionalBoolean(options, 'earlyHints', false),
     certDir: optionalString(options, 'certDir'),
     certificate: optionalCertificate(options),

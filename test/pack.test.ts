@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
+import { promisify, stripVTControlCharacters } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { plainGet, TestClient } from './support/http2-clients.js'
 
@@ -68,7 +68,7 @@ describe('the npm pack tarball in a fresh app', () => {
     origin = await new Promise<string>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         output.push(chunk.toString())
-        const match = /Local:\s+(https?:\/\/[^\s/]+)/.exec(output.join('').replace(/\x1b\[[0-9;]*m/g, ''))
+        const match = /Local:\s+(https?:\/\/[^\s/]+)/.exec(stripVTControlCharacters(output.join('')))
         if (match) resolve(match[1]!)
       }
       vite!.stdout!.on('data', onData)

@@ -10,7 +10,14 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createCacheOffDetector, type CacheOffEvidence } from '../src/tls/cache-off-detector.js'
 import { capturingLogger } from './support/capturing-logger.js'
 import { CHROMIUM_ARGS_CHECKING_CERTIFICATES, chromiumPath, requireBrowserOrSkip } from './support/chromium.js'
-import { attempt, createNssDb, makeTemporaryUser, requireCertutilOrSkip, requireMkcertOrSkip, run } from './support/trust-tools.js'
+import {
+  attempt,
+  createNssDb,
+  makeTemporaryUser,
+  requireCertutilOrSkip,
+  requireMkcertOrSkip,
+  run,
+} from './support/trust-tools.js'
 import type { TemporaryUser } from './support/trust-tools.js'
 
 // Real Chromium (Debian's) checking certificates as a user's browser does: no
@@ -45,7 +52,10 @@ function makeApp(user: TemporaryUser): string {
     `<!doctype html><html><head><script src="${IMMUTABLE_URL}"></script>` +
       '<script type="module" src="/src/main.js"></script></head><body></body></html>\n',
   )
-  fs.writeFileSync(path.join(root, 'src/main.js'), "import { label } from './label.js'\ndocument.body.dataset.loaded = label\n")
+  fs.writeFileSync(
+    path.join(root, 'src/main.js'),
+    "import { label } from './label.js'\ndocument.body.dataset.loaded = label\n",
+  )
   fs.writeFileSync(path.join(root, 'src/label.js'), "export const label = 'yes'\n")
   return root
 }
@@ -139,8 +149,9 @@ async function loadReloadAndOpenAgain(app: AppServer, context: BrowserContext, c
   await second.waitForFunction(() => document.body.dataset.loaded === 'yes')
   const transferSize = await second.evaluate(
     (url) =>
-      (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((entry) => entry.name.endsWith(url))
-        ?.transferSize,
+      (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((entry) =>
+        entry.name.endsWith(url),
+      )?.transferSize,
     IMMUTABLE_URL,
   )
   return { issuer, onReload, inSecondTab: app.requests.slice(beforeSecondTab), transferSize }
@@ -164,7 +175,9 @@ describe.skipIf(!ready)('Chromium and the trusted certificate', () => {
     const app = await startAs(user, { certDir: path.join(user.home, 'leaf') })
     const context = await launchAs(user, 'profile')
     try {
-      expect(app.logs.join('\n')).toContain(`HTTPS certificate signed by mkcert's CA in ${user.caroot}, trusted in ~/.pki/nssdb`)
+      expect(app.logs.join('\n')).toContain(
+        `HTTPS certificate signed by mkcert's CA in ${user.caroot}, trusted in ~/.pki/nssdb`,
+      )
       const visit = await loadReloadAndOpenAgain(app, context)
       expect(visit.issuer).toMatch(/^mkcert /)
       expectCacheOn(visit)
@@ -182,7 +195,9 @@ describe.skipIf(!ready)('Chromium and the trusted certificate', () => {
     const app = await startAs(user, { certDir: path.join(user.home, 'leaf') })
     const context = await launchAs(user, 'profile')
     try {
-      expect(app.logs.join('\n')).toContain(`HTTPS certificate signed by the plugin's local CA in ${user.caDir}, trusted in ~/.pki/nssdb`)
+      expect(app.logs.join('\n')).toContain(
+        `HTTPS certificate signed by the plugin's local CA in ${user.caDir}, trusted in ~/.pki/nssdb`,
+      )
       const visit = await loadReloadAndOpenAgain(app, context)
       expect(visit.issuer).toMatch(/^vite-plugin-http2-push local CA [0-9a-f]{8}$/)
       expectCacheOn(visit)

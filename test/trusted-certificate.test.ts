@@ -9,7 +9,14 @@ import { createLeafCertificate } from '../src/tls/leaf-certificate.js'
 import { leafHostsFor } from '../src/tls/leaf-hosts.js'
 import { readLocalCa } from '../src/tls/local-ca.js'
 import type { TrustContext } from '../src/tls/trust-store.js'
-import { requireCertutilOrSkip, requireMkcertOrSkip, attempt, createNssDb, makeTemporaryUser, run } from './support/trust-tools.js'
+import {
+  requireCertutilOrSkip,
+  requireMkcertOrSkip,
+  attempt,
+  createNssDb,
+  makeTemporaryUser,
+  run,
+} from './support/trust-tools.js'
 import type { TemporaryUser } from './support/trust-tools.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -112,12 +119,16 @@ describe("the plugin's own CA", () => {
     const user = newUser('widen')
     const before = await certificateFor(user, 'project')
     const after = await certificateFor(user, 'project', { host: 'myapp.test' })
-    expect(after.lines.join('\n')).toMatch(/warn: Replaced the local CA in .* \(it does not permit myapp\.test\)\. Browsers must trust the new one/)
+    expect(after.lines.join('\n')).toMatch(
+      /warn: Replaced the local CA in .* \(it does not permit myapp\.test\)\. Browsers must trust the new one/,
+    )
     const caFile = path.join(user.caDir, 'ca-cert.pem')
     expect(opensslVerify(caFile, before.cert).status).not.toBe(0)
     expect(opensslVerify(caFile, after.cert)).toMatchObject({ status: 0 })
     expect(new X509Certificate(after.cert).checkHost('myapp.test')).toBe('myapp.test')
-    expect(run('openssl', ['x509', '-noout', '-ext', 'nameConstraints', '-in', caFile])).toMatch(/DNS:localhost\s+DNS:myapp\.test/)
+    expect(run('openssl', ['x509', '-noout', '-ext', 'nameConstraints', '-in', caFile])).toMatch(
+      /DNS:localhost\s+DNS:myapp\.test/,
+    )
   })
 
   it('is replaced, with a line saying so, when its file is corrupt', async () => {
@@ -153,7 +164,9 @@ describe('the leaf', () => {
   it('covers localhost, loopback and server.host; with host true every address of the machine', async () => {
     const user = newUser('hosts')
     const named = new X509Certificate((await certificateFor(user, 'a', { host: 'dev.localhost' })).cert)
-    expect(named.subjectAltName).toBe('DNS:localhost, DNS:dev.localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1')
+    expect(named.subjectAltName).toBe(
+      'DNS:localhost, DNS:dev.localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1',
+    )
     const allPem = (await certificateFor(user, 'b', { host: true })).cert
     const all = new X509Certificate(allPem)
     const addresses = leafHostsFor(true, os.networkInterfaces()).ipAddresses
@@ -214,7 +227,7 @@ describe('the leaf', () => {
 })
 
 describe.skipIf(!hasMkcert || !hasCertutil)("mkcert's CA", () => {
-  it("signs the leaf when $CAROOT holds one; the start line says it is trusted after `mkcert -install`", async () => {
+  it('signs the leaf when $CAROOT holds one; the start line says it is trusted after `mkcert -install`', async () => {
     const user = newUser('mkcert')
     createNssDb(user)
     run('mkcert', ['-install'], user.env)
@@ -229,7 +242,11 @@ describe.skipIf(!hasMkcert || !hasCertutil)("mkcert's CA", () => {
 
   it("is skipped with certificate: 'local-ca'", async () => {
     const user = newUser('mkcert-skipped')
-    run('mkcert', ['-cert-file', path.join(user.home, 'x.pem'), '-key-file', path.join(user.home, 'x-key.pem'), 'localhost'], user.env)
+    run(
+      'mkcert',
+      ['-cert-file', path.join(user.home, 'x.pem'), '-key-file', path.join(user.home, 'x-key.pem'), 'localhost'],
+      user.env,
+    )
     const result = await certificateFor(user, 'project', { certificate: 'local-ca' })
     expect(result.signer).toBe('local-ca')
     expect(opensslVerify(path.join(user.caDir, 'ca-cert.pem'), result.cert)).toMatchObject({ status: 0 })
@@ -239,7 +256,11 @@ describe.skipIf(!hasMkcert || !hasCertutil)("mkcert's CA", () => {
     const user = newUser('mkcert-not-installed')
     run('mkcert', ['-CAROOT'], user.env)
     // `mkcert localhost` creates the CA without installing it.
-    run('mkcert', ['-cert-file', path.join(user.home, 'x.pem'), '-key-file', path.join(user.home, 'x-key.pem'), 'localhost'], user.env)
+    run(
+      'mkcert',
+      ['-cert-file', path.join(user.home, 'x.pem'), '-key-file', path.join(user.home, 'x-key.pem'), 'localhost'],
+      user.env,
+    )
     const result = await certificateFor(user, 'project')
     expect(result.signer).toBe('mkcert')
     expect(result.trusted).toBe(false)
@@ -273,7 +294,9 @@ describe.skipIf(!hasCertutil)('npx vite-plugin-http2-push trust / status / untru
     const nickname = /CN=(.*)/.exec(ca.subject)?.[1] as string
     expect(nickname).toMatch(/^vite-plugin-http2-push local CA [0-9a-f]{8}$/)
     expect(trusted.output).toContain(`changed: added ${nickname} to ~/.pki/nssdb (Chrome, Chromium)`)
-    expect(trusted.output).toContain(`changed: added ${nickname} to Firefox profile ~/.mozilla/firefox/abcd.default-release`)
+    expect(trusted.output).toContain(
+      `changed: added ${nickname} to Firefox profile ~/.mozilla/firefox/abcd.default-release`,
+    )
     expect(trusted.output).toContain('Undo: npx vite-plugin-http2-push untrust')
     expect(trusted.output).toMatch(/system store .* run yourself:\s+sudo /)
     expect(nicknames(user)).toMatch(new RegExp(`${nickname}\\s+C,,`))
@@ -298,7 +321,10 @@ describe.skipIf(!hasCertutil)('npx vite-plugin-http2-push trust / status / untru
 
   it('says how to get certutil when it is missing', () => {
     const user = newUser('no-certutil')
-    const result = attempt(process.execPath, [CLI, 'trust', '--yes'], { ...user.env, PATH: path.join(user.home, 'empty-bin') })
+    const result = attempt(process.execPath, [CLI, 'trust', '--yes'], {
+      ...user.env,
+      PATH: path.join(user.home, 'empty-bin'),
+    })
     expect(result.status).toBe(1)
     expect(result.output).toContain('certutil is not installed')
     expect(result.output).toContain('sudo apt install libnss3-tools')

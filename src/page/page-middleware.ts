@@ -1,13 +1,17 @@
+import MagicString from 'magic-string'
 import type { Connect, Logger } from 'vite'
 import type { Debug } from '../debug.js'
 import { sendEarlyHints } from '../deliver/early-hints.js'
+import { addImportMap } from '../deliver/import-map.js'
 import { addPreloadLinks } from '../deliver/preload-links.js'
 import { startPagePush } from '../deliver/push.js'
 import type { ServedGraph } from '../graph/served-graph.js'
 import { extractPageEntries } from '../html/page-entries.js'
 import { PLUGIN_NAME, type ResolvedOptions } from '../options.js'
 import type { ConnectionPushRegistry } from '../push/connection-push-state.js'
+import type { ServedResource } from '../graph/served-resource.js'
 import { isInProcessRequest } from '../render/in-process-request.js'
+import { versionedHref } from '../serve/versioned-url.js'
 import { chooseDelivery } from './delivery-choice.js'
 import { mayBeDocument, requestedUrl } from './document-request.js'
 import { interceptHtml } from './intercept-html.js'
@@ -33,7 +37,8 @@ export interface PageContext {
  *    the early pushes while Vite transforms the HTML;
  * 3. intercept the final HTML (after every `transformIndexHtml` hook), read its entries and make
  *    the final plan (the known one on the usual reload);
- * 4. deliver that plan: links into the HTML, the remaining pushes before the response ends.
+ * 4. deliver that plan: the import map and links into the HTML, the remaining pushes before the
+ *    response ends.
  * Everything delivered comes from the served graph, whose guard keeps back what `server.fs` denies.
  */
 export function createPageMiddleware(context: PageContext): Connect.NextHandleFunction {
@@ -45,7 +50,8 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
     if (!choice.push && !choice.links) return next()
     const pageUrl = requestedUrl(req)
     const known = knownPlan(graph, knownPages.get(pageUrl), options.dynamicImports)
-    if (known && choice.links && options.earlyHints) sendEarlyHints(res, known.closure.resources, debug)
+    const hrefOf = choice.links && options.importMap ? versionedHref : ownUrl
+    if (known && choice.links && options.earlyHints) sendEarlyHints(res, known.closure.resources, hrefOf, debug)
     const push = choice.push && startPagePush(choice.push, options, debug)
     if (known && push) push.early(known.closure.resources)
 
@@ -57,13 +63,16 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         const plan = await finalPlan(graph, page.entries, known, options.dynamicImports)
         const closureMs = performance.now() - started
         const parts: string[] = []
-        let finalHtml = html
+        const edit = new MagicString(html)
         if (choice.links) {
-          const edited = addPreloadLinks(finalHtml, page, plan.closure.resources)
-          finalHtml = edited.html
-          parts.push(`${edited.added} modulepreload links`)
+          const map = options.importMap ? addImportMap(edit, page, plan.closure.resources) : undefined
+          if (options.importMap && !map) debug?.(`${pageUrl}: its own import map cannot be merged; no versioned URLs`)
+          const added = addPreloadLinks(edit, page, plan.closure.resources, map ? hrefOf : ownUrl)
+          parts.push(`${added} modulepreload links`)
+          if (map) parts.push(`import map of ${map.mapped}`)
         }
-        if (push && !res.writableEnded) parts.push(describePushes(await push.finish(plan.closure.resources, plan.asKnown)))
+        if (push && !res.writableEnded)
+          parts.push(describePushes(await push.finish(plan.closure.resources, plan.asKnown)))
         const denied = describeDenied(plan.closure.denied)
         if (denied) parts.push(denied)
         debug?.(
@@ -74,7 +83,7 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
             `[${PLUGIN_NAME}] ${pageUrl}: ${parts.join('; ')}, ${Math.round(performance.now() - started)} ms`,
             { timestamp: true },
           )
-        return finalHtml
+        return edit.hasChanged() ? edit.toString() : html
       },
       onError(error) {
         context.logger.warn(
@@ -85,3 +94,5 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
     next()
   }
 }
+
+const ownUrl = (resource: ServedResource) => resource.url

@@ -9,7 +9,7 @@ import { createLeafCertificate, leafNames } from './leaf-certificate.js'
 import type { Issuer, PemKeyAndCertificate } from './leaf-certificate.js'
 import type { HostNames } from './x509.js'
 
-export interface CertificateLogger {
+interface CertificateLogger {
   info(message: string): void
   warn?(message: string): void
 }

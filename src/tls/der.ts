@@ -33,7 +33,7 @@ export function encodeLength(length: number): Buffer {
 }
 
 /** Wraps content in a tag-length-value triple with a single-byte tag. */
-export function tlv(tag: number, content: Buffer): Buffer {
+function tlv(tag: number, content: Buffer): Buffer {
   return Buffer.concat([Buffer.from([tag]), encodeLength(content.length), content])
 }
 
@@ -93,19 +93,19 @@ export function utf8String(value: string): Buffer {
 
 /** IA5String (7-bit ASCII; throws otherwise), used for dNSName. */
 export function ia5String(value: string): Buffer {
-  if (!/^[\x00-\x7f]*$/.test(value)) throw new Error(`Not an IA5String: "${value}"`)
+  if (!/^\p{ASCII}*$/u.test(value)) throw new Error(`Not an IA5String: "${value}"`)
   return tlv(TAG_IA5_STRING, Buffer.from(value, 'ascii'))
 }
 
 /** UTCTime "YYMMDDHHMMSSZ" (only for years 1950-2049). */
-export function utcTime(date: Date): Buffer {
+function utcTime(date: Date): Buffer {
   const year = date.getUTCFullYear()
   if (year < 1950 || year > 2049) throw new RangeError(`UTCTime cannot represent year ${year}`)
   return tlv(TAG_UTC_TIME, Buffer.from(formatTime(date).slice(2), 'ascii'))
 }
 
 /** GeneralizedTime "YYYYMMDDHHMMSSZ" (no fractional seconds). */
-export function generalizedTime(date: Date): Buffer {
+function generalizedTime(date: Date): Buffer {
   return tlv(TAG_GENERALIZED_TIME, Buffer.from(formatTime(date), 'ascii'))
 }
 
@@ -205,7 +205,7 @@ export function readElement(der: Buffer, offset = 0): DerElement {
 /** The elements inside a constructed element's content, in order. */
 export function readChildren(content: Buffer): DerElement[] {
   const children: DerElement[] = []
-  for (let offset = 0; offset < content.length; ) {
+  for (let offset = 0; offset < content.length;) {
     const child = readElement(content, offset)
     children.push(child)
     offset += child.encoded.length

@@ -37,10 +37,15 @@ export interface DevCertificate extends PemKeyAndCertificate {
 }
 
 /** The certificate for a Vite dev server without `server.https`, from the plugin's options. */
-export async function devCertificateFor(config: ResolvedConfig, options: ResolvedOptions): Promise<PemKeyAndCertificate> {
+export async function devCertificateFor(
+  config: ResolvedConfig,
+  options: ResolvedOptions,
+): Promise<PemKeyAndCertificate> {
   const { key, cert } = await devCertificate({
     certificate: options.certificate,
-    certDir: options.certDir ? path.resolve(config.root, options.certDir) : path.join(config.cacheDir, 'http2-push-cert'),
+    certDir: options.certDir
+      ? path.resolve(config.root, options.certDir)
+      : path.join(config.cacheDir, 'http2-push-cert'),
     caDir: options.caDir ? path.resolve(config.root, options.caDir) : defaultCaDir(),
     host: config.server.host,
     logger: {
@@ -86,13 +91,14 @@ async function chooseCa(
     const root = mkcertCaRoot(context.env, context.home, context.platform)
     const mkcert = await findMkcertCa(root)
     if ('found' in mkcert) return mkcert.found
-    if ('unusable' in mkcert) settings.logger.warn(`mkcert's CA in ${root} is not usable (${mkcert.unusable}); using the plugin's local CA.`)
+    if ('unusable' in mkcert)
+      settings.logger.warn(`mkcert's CA in ${root} is not usable (${mkcert.unusable}); using the plugin's local CA.`)
   }
   return loadOrCreateLocalCa(settings.caDir, leafNames(names), settings.logger)
 }
 
 /** The one command that makes browsers trust `ca`. */
-export function fixCommand(ca: CertificateAuthority, context: TrustContext): string {
+function fixCommand(ca: CertificateAuthority, context: TrustContext): string {
   if (ca.kind === 'mkcert') return context.env.CAROOT ? `CAROOT="${ca.dir}" mkcert -install` : 'mkcert -install'
   const isDefault = ca.dir === defaultCaDir(context.env, context.home, context.platform)
   return `npx vite-plugin-http2-push trust${isDefault ? '' : ` --ca-dir "${ca.dir}"`}`

@@ -23,7 +23,7 @@ function parseIpv6(address: string): Buffer | undefined {
   if (!head || !tail) return undefined
   const missing = 8 - head.length - tail.length
   if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined
-  const groups = [...head, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail]
+  const groups = [...head, ...Array.from({ length: halves.length === 2 ? missing : 0 }, () => 0), ...tail]
   const bytes = Buffer.alloc(16)
   groups.forEach((group, index) => bytes.writeUInt16BE(group, index * 2))
   return bytes

@@ -36,7 +36,7 @@ export interface CaLogger {
 }
 
 export const CA_CERT_FILE = 'ca-cert.pem'
-export const CA_KEY_FILE = 'ca-key.pem'
+const CA_KEY_FILE = 'ca-key.pem'
 /** Every CA this plugin creates has a common name that starts with this (trust stores list it). */
 export const LOCAL_CA_NAME_PREFIX = 'vite-plugin-http2-push local CA'
 const ORGANIZATION = 'vite-plugin-http2-push (development only)'
@@ -57,7 +57,8 @@ export function defaultCaDir(
   home: string = os.homedir(),
   platform: NodeJS.Platform = process.platform,
 ): string {
-  if (platform === 'win32') return path.win32.join(env.LOCALAPPDATA ?? path.win32.join(home, 'AppData', 'Local'), 'vite-plugin-http2-push')
+  if (platform === 'win32')
+    return path.win32.join(env.LOCALAPPDATA ?? path.win32.join(home, 'AppData', 'Local'), 'vite-plugin-http2-push')
   if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'vite-plugin-http2-push')
   return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'vite-plugin-http2-push')
 }
@@ -146,7 +147,8 @@ async function readCaFiles(directory: string): Promise<CaFiles | undefined> {
     readFile(path.join(directory, CA_KEY_FILE), 'utf8').catch(() => undefined),
   ])
   if (cert === undefined && key === undefined) return undefined
-  if (cert === undefined || key === undefined) return { corrupt: `${cert === undefined ? CA_CERT_FILE : CA_KEY_FILE} is missing` }
+  if (cert === undefined || key === undefined)
+    return { corrupt: `${cert === undefined ? CA_CERT_FILE : CA_KEY_FILE} is missing` }
   try {
     const x509 = new X509Certificate(cert)
     const privateKey = createPrivateKey(key)
@@ -177,7 +179,11 @@ async function createCa(directory: string, permitted: PermittedNames, now: Date)
   const certFile = path.join(directory, CA_CERT_FILE)
   try {
     await mkdir(directory, { recursive: true, mode: PRIVATE_DIR_MODE })
-    await writeFileAtomically(path.join(directory, CA_KEY_FILE), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), PRIVATE_FILE_MODE)
+    await writeFileAtomically(
+      path.join(directory, CA_KEY_FILE),
+      privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      PRIVATE_FILE_MODE,
+    )
     await writeFileAtomically(certFile, cert, PUBLIC_FILE_MODE)
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause)

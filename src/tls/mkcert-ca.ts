@@ -15,7 +15,8 @@ export function mkcertCaRoot(
   platform: NodeJS.Platform = process.platform,
 ): string {
   if (env.CAROOT) return env.CAROOT
-  if (platform === 'win32') return path.win32.join(env.LOCALAPPDATA ?? path.win32.join(home, 'AppData', 'Local'), 'mkcert')
+  if (platform === 'win32')
+    return path.win32.join(env.LOCALAPPDATA ?? path.win32.join(home, 'AppData', 'Local'), 'mkcert')
   if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'mkcert')
   return path.join(env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'mkcert')
 }
@@ -37,7 +38,8 @@ export async function findMkcertCa(root: string): Promise<MkcertLookup> {
   try {
     const x509 = new X509Certificate(cert)
     const privateKey = createPrivateKey(key)
-    if (!x509.ca || !x509.checkPrivateKey(privateKey)) return { unusable: `${CERT_FILE} and ${KEY_FILE} are not a CA pair` }
+    if (!x509.ca || !x509.checkPrivateKey(privateKey))
+      return { unusable: `${CERT_FILE} and ${KEY_FILE} are not a CA pair` }
     return { found: { kind: 'mkcert', dir: root, certFile, cert, key: privateKey } }
   } catch (error) {
     return { unusable: (error as Error).message }

@@ -111,7 +111,11 @@ export async function installCa(ca: TrustedCa, ctx: TrustContext): Promise<Trust
         }
       }
       if ((await nicknamesHolding(ca, db.dir, ctx)).length > 0) continue
-      const added = await run('certutil', ['-A', '-d', `sql:${db.dir}`, '-t', 'C,,', '-n', ca.nickname, '-i', ca.certFile], ctx)
+      const added = await run(
+        'certutil',
+        ['-A', '-d', `sql:${db.dir}`, '-t', 'C,,', '-n', ca.nickname, '-i', ca.certFile],
+        ctx,
+      )
       if (added.code === 0) change.changed.push(`added ${ca.nickname} to ${db.label}`)
       else change.problems.push(`could not add the CA to ${db.label}: ${failure(added)}`)
     }
@@ -154,7 +158,7 @@ export async function uninstallCa(ca: TrustedCa, ctx: TrustContext, nicknamePref
 }
 
 /** The commands that add the CA to (or remove it from) the Linux system store; they need root. */
-export function systemStoreCommands(ca: TrustedCa): { install: string[]; uninstall: string[] } {
+function systemStoreCommands(ca: TrustedCa): { install: string[]; uninstall: string[] } {
   if (fs.existsSync('/usr/sbin/update-ca-certificates') || fs.existsSync('/etc/ssl/certs/ca-certificates.crt')) {
     return {
       install: [`sudo cp "${ca.certFile}" ${SYSTEM_CA_FILE} && sudo update-ca-certificates`],
@@ -254,7 +258,7 @@ function failure(result: RunResult): string {
 }
 
 /** The first `name` on the context's PATH (with Windows' extensions), or undefined. */
-export function findExecutable(name: string, ctx: TrustContext): string | undefined {
+function findExecutable(name: string, ctx: TrustContext): string | undefined {
   const extensions = ctx.platform === 'win32' ? (ctx.env.PATHEXT ?? '.EXE;.CMD').split(';') : ['']
   const delimiter = ctx.platform === 'win32' ? ';' : ':'
   for (const dir of (ctx.env.PATH ?? ctx.env.Path ?? '').split(delimiter)) {

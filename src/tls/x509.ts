@@ -102,7 +102,7 @@ export function distinguishedName(commonName: string, organization?: string): Bu
 }
 
 /** One Extension; DER omits `critical` when it is FALSE, its DEFAULT. */
-export function extension(extensionId: string, critical: boolean, value: Buffer): Buffer {
+function extension(extensionId: string, critical: boolean, value: Buffer): Buffer {
   return sequence(oid(extensionId), ...(critical ? [boolean(true)] : []), octetString(value))
 }
 
@@ -244,7 +244,7 @@ function randomSerialNumber(): Buffer {
   return serial
 }
 
-export function toPem(label: string, der: Buffer): string {
+function toPem(label: string, der: Buffer): string {
   const lines = der.toString('base64').match(/.{1,64}/g) ?? []
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`
 }

@@ -74,8 +74,11 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv = pr
 }
 
 /** Runs a command and returns its exit status and output (stdout then stderr), failing or not. */
-export function attempt(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; output: string } {
+export function attempt(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { status: number | null; output: string } {
   const result = spawnSync(command, args, { env, encoding: 'utf8', input: '' })
   return { status: result.status, output: result.stdout + result.stderr }
 }
-
