@@ -61,7 +61,8 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       }
       if (config.server.https || config.server.middlewareMode) return
       const { devCertificateFor } = await import('./tls/dev-certificate.js')
-      config.server.https = await devCertificateFor(config, resolved)
+      const certificate = await devCertificateFor(config, resolved)
+      config.server.https = { key: certificate.key, cert: certificate.cert }
     },
 
     async configureServer(server: ViteDevServer) {

@@ -36,12 +36,12 @@ export interface DevCertificate extends PemKeyAndCertificate {
   fix: string | undefined
 }
 
-/** The certificate for a Vite dev server without `server.https`, from the plugin's options. */
-export async function devCertificateFor(
-  config: ResolvedConfig,
-  options: ResolvedOptions,
-): Promise<PemKeyAndCertificate> {
-  const { key, cert } = await devCertificate({
+/**
+ * The certificate for a Vite dev server without `server.https`, from the plugin's options. Its
+ * `fix` is the command to pass to `cacheOffWarning` (cache-off-detector.ts) when it is not trusted.
+ */
+export async function devCertificateFor(config: ResolvedConfig, options: ResolvedOptions): Promise<DevCertificate> {
+  return devCertificate({
     certificate: options.certificate,
     certDir: options.certDir
       ? path.resolve(config.root, options.certDir)
@@ -53,7 +53,6 @@ export async function devCertificateFor(
       warn: (message) => config.logger.warn(`${PREFIX} ${message}`),
     },
   })
-  return { key, cert }
 }
 
 /** Loads or creates the leaf, signed as `settings.certificate` asks, and logs whether it is trusted. */
