@@ -6,6 +6,7 @@ describe('resolveOptions', () => {
   it('fills every default', () => {
     expect(resolveOptions()).toEqual({
       mode: 'auto',
+      importMap: true,
       earlyHints: false,
       certDir: undefined,
       dynamicImports: false,
@@ -18,6 +19,7 @@ describe('resolveOptions', () => {
   })
 
   it.each<[unknown, RegExp]>([
+    [{ importMap: 'yes' }, /option `importMap` must be true or false \(got "yes"\)/],
     [{ maxPushes: -1 }, /option `maxPushes` must be a whole number >= 0.*\(got -1\)/],
     [{ maxPushBytes: '10' }, /option `maxPushBytes` must be a whole number >= 0.*\(got "10"\)/],
     [{ maxPushes: 1.5 }, /`maxPushes`/],
@@ -27,7 +29,7 @@ describe('resolveOptions', () => {
     [{ certDir: 42 }, /option `certDir`.*\(got 42\)/],
     [
       { maxPush: 3 },
-      /option `maxPush` is not an option; known options: mode, earlyHints, certDir, dynamicImports, maxPushes, maxPushBytes, warmup, log\b/,
+      /option `maxPush` is not an option; known options: mode, importMap, earlyHints, certDir, dynamicImports, maxPushes, maxPushBytes, warmup, log\b/,
     ],
     [{ mode: 'fast' }, /option `mode` must be one of 'auto', 'push', 'preload', 'off' \(got "fast"\)/],
     [{ earlyHints: 'on' }, /option `earlyHints` must be true or false/],
