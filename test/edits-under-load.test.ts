@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Plugin, ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SCRIPT_REQUEST } from './support/browser-headers.mjs'
+import { DOCUMENT_REQUEST, SCRIPT_REQUEST } from './support/browser-headers.mjs'
 import { generatedApp } from './support/apps.js'
 import { BYPASS_RESPONSE_CACHE, TestClient, type FetchedResponse, type PageLoad } from './support/http2-clients.js'
 import { guardProcess, problemLogLines, type ProcessGuard } from './support/process-guards.js'
@@ -184,6 +185,42 @@ describe('edits saved while push clients load the page', () => {
       }
     })()
 
+    // the import-map poller: the page as a browser gets it, then each edited module at the
+    // versioned URL its import map names. An `immutable` answer must be of exactly that version
+    // (the version is a hash of the response's ETag); no answer may be older than what Vite had
+    // served before the page was requested.
+    const versionedGets: Array<{ module: string; version: number; requestedAt: number; body: Buffer }> = []
+    let immutableAnswers = 0
+    const versionedPoller = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    const versionedPolling = (async () => {
+      while (!editsDone) {
+        const requestedAt = performance.now()
+        const html = (await versionedPoller.get('/', DOCUMENT_REQUEST)).body.toString()
+        const map = /<script type="importmap">(.*?)<\/script>/s.exec(html)?.[1]
+        if (!map) violations.push('a page without its import map')
+        for (const [url, versioned] of Object.entries(
+          (JSON.parse(map ?? '{}') as { imports?: Record<string, string> }).imports ?? {},
+        )) {
+          const module = stripTimestamps(url)
+          if (!edited.has(module)) continue
+          const response = await versionedPoller.get(versioned, BROWSER_SCRIPT)
+          if (response.status !== 200) {
+            violations.push(`versioned GET ${versioned} answered ${response.status}`)
+            continue
+          }
+          if (String(response.headers['cache-control']).includes('immutable')) {
+            immutableAnswers++
+            const token = /__h2v=([\w-]+)/.exec(versioned)![1]
+            const answered = createHash('sha1').update(String(response.headers.etag)).digest('base64url').slice(0, 16)
+            if (answered !== token)
+              violations.push(`${versioned} answered immutable with another version (ETag ${response.headers.etag})`)
+          }
+          versionedGets.push({ module, version: versionOf(response.body), requestedAt, body: response.body })
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    })()
+
     const newestGetBefore = (module: string, time: number) => {
       let newest = -1
       for (const o of observations) if (o.module === module && o.doneAt < time && o.version > newest) newest = o.version
@@ -268,8 +305,22 @@ describe('edits saved while push clients load the page', () => {
       'Vite to serve the last edits',
     )
     editsDone = true
-    await Promise.all([polling, browserPolling, ...workers])
+    await Promise.all([polling, browserPolling, versionedPolling, ...workers])
     await browserPoller.close()
+    await versionedPoller.close()
+    for (const get of versionedGets) {
+      const floor = newestGetBefore(get.module, get.requestedAt)
+      if (get.version < floor)
+        violations.push(
+          `stale versioned GET: ${get.module} at version ${get.version}, but a GET by Vite returned version ${floor} before its page was requested`,
+        )
+      pushedEdited.push({
+        module: get.module,
+        version: get.version,
+        body: get.body,
+        key: `versioned GET ${get.module}`,
+      })
+    }
     const servedFromCache = t.plugin.api!.cachedResponsesServed - servedFromCacheBefore
     for (const get of cachedGets) {
       const floor = newestGetBefore(get.module, get.requestedAt)
@@ -358,13 +409,17 @@ describe('edits saved while push clients load the page', () => {
         violations.push(`push ${push.key} (version ${push.version}) differs from a GET of that version`)
     }
 
-    const refreshedEdited = pushedEdited.filter((push) => push.version > 0 && !push.key.startsWith('GET ')).length
+    const refreshedEdited = pushedEdited.filter((push) => push.version > 0 && !push.key.includes('GET ')).length
     console.log(
       `[edits] ${EDITS} saves; ${pageLoads} page loads by ${CLIENTS} push clients; ${pushesChecked} pushes checked, ` +
         `${refreshedEdited} of them edited modules at a version > 0 (${unseen.length} versions re-rendered for reference); ${observations.length} GETs by the poller; ` +
         `${cachedGets.length} browser-form GETs, ${servedFromCache} answered from the plugin's cache`,
     )
     expect(servedFromCache, 'browser-form GETs were answered from the cache during the edits').toBeGreaterThan(10)
+    console.log(
+      `[edits] ${versionedGets.length} versioned GETs of edited modules from the page's import map, ${immutableAnswers} answered immutable`,
+    )
+    expect(immutableAnswers, 'versioned URLs were answered immutable during the edits').toBeGreaterThan(10)
     expect(violations).toEqual([])
     expect(pageLoads).toBeGreaterThan(CLIENTS * 3)
     expect(refreshedEdited, 'edited modules were pushed again during the edits').toBeGreaterThan(10)

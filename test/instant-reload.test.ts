@@ -1,11 +1,11 @@
 import fs from 'node:fs'
-import type { Plugin } from 'vite'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requireBrowserOrSkip } from './support/chromium.js'
 import { plainGet } from './support/http2-clients.js'
 import { waitFor } from './support/push-checks.js'
 import { tempDir, type TempDir } from './support/temp-dirs.js'
+import { requestRecorder, subresourceRequests, type RecordedRequest } from './support/request-recorder.js'
 import { launchProfileTrusting } from './support/trusted-chromium.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
@@ -43,35 +43,15 @@ function chainApp(): TempDir {
   return tempDir('instant-reload', files)
 }
 
-/** Records every request a browser makes to the dev server (after the plugin took the version off). */
-function requestRecorder(requests: Array<{ url: string; dest: string; answer?: string }>): Plugin {
-  return {
-    name: 'record-requests',
-    configureServer(server) {
-      server.middlewares.use((req, res, next) => {
-        // the plugin's own in-process renders go through the stack too; a browser's carry Sec-Fetch-Mode
-        if (req.headers['sec-fetch-mode'] === undefined) return next()
-        const entry = { url: req.url ?? '', dest: String(req.headers['sec-fetch-dest'] ?? ''), answer: '' }
-        requests.push(entry)
-        res.once('finish', () => {
-          entry.answer = `${res.statusCode} ${String(res.getHeader('cache-control'))}`
-        })
-        next()
-      })
-    },
-  }
-}
-
 describe.skipIf(!requireBrowserOrSkip())('instant reloads in a real Chromium profile', () => {
   let t: TestServer
   let root: TempDir
   let context: BrowserContext
   let page: Page
-  const requests: Array<{ url: string; dest: string; answer?: string }> = []
-  const moduleRequests = () =>
-    requests.filter((request) => request.dest !== 'document' && request.url !== '/favicon.ico')
+  const requests: RecordedRequest[] = []
+  const moduleRequests = () => subresourceRequests(requests)
 
-  async function load(action: () => Promise<unknown>): Promise<Array<{ url: string; dest: string }>> {
+  async function load(action: () => Promise<unknown>): Promise<RecordedRequest[]> {
     requests.length = 0
     await action()
     await page.waitForFunction(() => document.documentElement.dataset.loaded === 'true')

@@ -31,13 +31,16 @@ function serverSpkiHash(origin: string): Promise<string> {
  * (`--ignore-certificate-errors` would turn the HTTP cache off for the origin). Removes the
  * profile when closed.
  */
-export async function launchProfileTrusting(origin: string): Promise<BrowserContext> {
+export async function launchProfileTrusting(
+  origin: string,
+  extraArgs: readonly string[] = [],
+): Promise<BrowserContext> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-profile-'))
   const args = CHROMIUM_ARGS.filter((arg) => arg !== '--ignore-certificate-errors')
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath(),
     headless: true,
-    args: [...args, `--ignore-certificate-errors-spki-list=${await serverSpkiHash(origin)}`],
+    args: [...args, ...extraArgs, `--ignore-certificate-errors-spki-list=${await serverSpkiHash(origin)}`],
   })
   const close = context.close.bind(context)
   context.close = async (options) => {
