@@ -12,7 +12,8 @@ import { ConnectionPushRegistry } from './push/connection-push-state.js'
 import { createViteRenderer } from './render/vite-renderer.js'
 import { createCachedResponseMiddleware } from './serve/cached-response-middleware.js'
 import { installBeforeViteTransform, installFirst } from './serve/middleware-stack.js'
-import { createVersionedRequestMiddleware } from './serve/versioned-request-middleware.js'
+import { createVersionedRequestMiddleware, versionRequestOf } from './serve/versioned-request-middleware.js'
+import { cacheOffWarning, createCacheOffDetector } from './tls/cache-off-detector.js'
 import { proxyForcesHttp1 } from './vite-version.js'
 
 export type { CertificateSource, DeliveryMode, Http2PushOptions } from './options.js'
@@ -45,6 +46,8 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   let graph: ServedGraph | undefined
   let cachedResponsesServed = 0
   let immutableResponsesServed = 0
+  /** The command that makes the plugin's certificate trusted, while it is not. */
+  let trustFix: string | undefined
 
   return {
     name: PLUGIN_NAME,
@@ -63,6 +66,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       const { devCertificateFor } = await import('./tls/dev-certificate.js')
       const certificate = await devCertificateFor(config, resolved)
       config.server.https = { key: certificate.key, cert: certificate.cert }
+      trustFix = certificate.fix
     },
 
     async configureServer(server: ViteDevServer) {
@@ -104,9 +108,15 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       // After Vite's internal middlewares are in place: answer module GETs from the cache, and
       // take the version off versioned URLs before anything else sees them.
       return () => {
-        const handler = createCachedResponseMiddleware(served, server.config.server.headers, (answer) => {
+        const cacheOff = createCacheOffDetector((evidence) =>
+          config.logger.warn(`[${PLUGIN_NAME}] ${cacheOffWarning(evidence, trustFix)}`, { timestamp: true }),
+        )
+        const handler = createCachedResponseMiddleware(served, server.config.server.headers, (answer, req) => {
           cachedResponsesServed++
-          if (answer === 'immutable') immutableResponsesServed++
+          if (answer !== 'immutable') return
+          immutableResponsesServed++
+          const versioned = versionRequestOf(req)
+          if (versioned) cacheOff.servedImmutable(versioned.url, req.headers)
         })
         if (!installBeforeViteTransform(server.middlewares, handler)) {
           config.logger.warn(
@@ -114,7 +124,11 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
               `are left to Vite and versioned URLs are not answered immutable. Please report this with your Vite version.`,
           )
         }
-        if (resolved.importMap) installFirst(server.middlewares, createVersionedRequestMiddleware())
+        if (resolved.importMap)
+          installFirst(
+            server.middlewares,
+            createVersionedRequestMiddleware((url, headers) => cacheOff.requested(url, headers)),
+          )
       }
     },
 

@@ -5,7 +5,7 @@ import react from '@vitejs/plugin-react'
 import type { BrowserContext, Page } from 'playwright-core'
 import type { InlineConfig } from 'vite'
 import { afterEach, describe, expect, it } from 'vitest'
-import { requireBrowserOrSkip } from './support/chromium.js'
+import { launchChromium, requireBrowserOrSkip } from './support/chromium.js'
 import { requestRecorder, subresourceRequests, type RecordedRequest } from './support/request-recorder.js'
 import { tempDir, type TempDir } from './support/temp-dirs.js'
 import { launchProfileTrusting } from './support/trusted-chromium.js'
@@ -254,5 +254,26 @@ document.documentElement.dataset.loaded = 'true'
     await s.load(() => s.page.reload())
     expect(await s.page.textContent('#app')).toBe('ab')
     expect(s.errors).toEqual([])
+  })
+
+  it('warns once, with the fix, when a browser fetches an immutable versioned URL again (its HTTP cache is off)', async () => {
+    const s = await session(SIMPLE)
+    await s.load(() => s.page.goto(`${s.t.origin}/`))
+    const warning = /A browser fetched \/\S+__h2v=\S+ again although it was served as immutable: its HTTP cache is off/
+    expect(s.t.logs.filter((line) => warning.test(line))).toEqual([])
+    // a browser that ignores certificate errors keeps nothing in its HTTP cache, as one whose user clicked through
+    const browser = await launchChromium()
+    try {
+      const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage()
+      for (let visit = 0; visit < 3; visit++) {
+        await page.goto(`${s.t.origin}/`)
+        await page.waitForFunction(() => document.documentElement.dataset.loaded === 'true')
+        await page.goto('about:blank')
+      }
+    } finally {
+      await browser.close()
+    }
+    await expect.poll(() => s.t.logs.filter((line) => warning.test(line)).length).toBe(1)
+    expect(s.t.logs.find((line) => warning.test(line))).toContain('Fix: npx vite-plugin-http2-push trust')
   })
 })
