@@ -12,11 +12,12 @@ import { warmPageClosures } from './page/warmup.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
 import { createViteRenderer } from './render/vite-renderer.js'
 import { createCachedResponseMiddleware } from './serve/cached-response-middleware.js'
+import { createSourceMapRequestMiddleware } from './serve/external-source-map.js'
 import { installBeforeViteTransform, installFirst } from './serve/middleware-stack.js'
 import { createVersionedRequestMiddleware } from './serve/versioned-request-middleware.js'
 import { proxyForcesHttp1 } from './vite-version.js'
 
-export type { DeliveryMode, Http2PushOptions } from './options.js'
+export type { CompressionMode, DeliveryMode, Http2PushOptions, SourceMapDelivery } from './options.js'
 
 /** Most bytes of rendered responses kept between page loads. */
 const MAX_CACHED_BYTES = 256 * 1024 * 1024
@@ -110,16 +111,25 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       // After Vite's internal middlewares are in place: answer module GETs from the cache, and
       // take the version off versioned URLs before anything else sees them.
       return () => {
-        const handler = createCachedResponseMiddleware(served, server.config.server.headers, (answer) => {
-          cachedResponsesServed++
-          if (answer === 'immutable') immutableResponsesServed++
-        })
-        if (!installBeforeViteTransform(server.middlewares, handler)) {
+        const externalSourceMaps = resolved.sourceMaps === 'external'
+        const handler = createCachedResponseMiddleware(
+          served,
+          server.config.server.headers,
+          (answer) => {
+            cachedResponsesServed++
+            if (answer === 'immutable') immutableResponsesServed++
+          },
+          { externalSourceMaps },
+        )
+        const installed = installBeforeViteTransform(server.middlewares, handler)
+        if (!installed) {
           config.logger.warn(
             `[${PLUGIN_NAME}] Vite ${viteVersion} has no middleware named viteTransformMiddleware: module requests ` +
               `are left to Vite and versioned URLs are not answered immutable. Please report this with your Vite version.`,
           )
         }
+        // map URLs are only ever handed out (and answered) by the handler above
+        if (installed && externalSourceMaps) installFirst(server.middlewares, createSourceMapRequestMiddleware())
         if (resolved.importMap) installFirst(server.middlewares, createVersionedRequestMiddleware())
       }
     },

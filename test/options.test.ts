@@ -6,12 +6,15 @@ describe('resolveOptions', () => {
   it('fills every default', () => {
     expect(resolveOptions()).toEqual({
       mode: 'auto',
+      importMap: true,
       earlyHints: false,
       certDir: undefined,
       dynamicImports: false,
       maxPushes: DEFAULT_MAX_PUSHES,
       maxPushBytes: 100 * 1024 * 1024,
       warmup: true,
+      sourceMaps: 'external',
+      compression: 'auto',
       log: true,
     })
     expect(resolveOptions({ maxPushes: Infinity, maxPushBytes: 0 }).maxPushes).toBe(Infinity)
@@ -27,11 +30,16 @@ describe('resolveOptions', () => {
     [{ certDir: 42 }, /option `certDir`.*\(got 42\)/],
     [
       { maxPush: 3 },
-      /option `maxPush` is not an option; known options: mode, earlyHints, certDir, dynamicImports, maxPushes, maxPushBytes, warmup, log\b/,
+      /option `maxPush` is not an option; known options: mode, importMap, earlyHints, certDir, dynamicImports, maxPushes, maxPushBytes, warmup, sourceMaps, compression, log\b/,
     ],
     [{ mode: 'fast' }, /option `mode` must be one of 'auto', 'push', 'preload', 'off' \(got "fast"\)/],
     [{ earlyHints: 'on' }, /option `earlyHints` must be true or false/],
     ['push', /option `options` must be an object/],
+    [
+      { sourceMaps: true },
+      /option `sourceMaps` must be one of 'external', 'inline' \(use 'inline' to keep Vite's inline maps\) \(got true\)/,
+    ],
+    [{ compression: 'gzip' }, /option `compression` must be one of 'auto', 'always', 'off' \(use 'off' to turn/],
   ])('rejects %j', (options, message) => {
     expect(() => resolveOptions(options as Http2PushOptions)).toThrow(message)
   })
