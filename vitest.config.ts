@@ -15,6 +15,7 @@ const UNIT = [
   'test/graph.test.ts',
   'test/options.test.ts',
   'test/external-source-map.test.ts',
+  'test/compression-unit.test.ts',
   'test/page-entries.test.ts',
   'test/preload-links.test.ts',
   'test/import-map.test.ts',

@@ -12,6 +12,7 @@ import { warmPageClosures } from './page/warmup.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
 import { createViteRenderer } from './render/vite-renderer.js'
 import { createCachedResponseMiddleware } from './serve/cached-response-middleware.js'
+import { EncodedBodies } from './serve/compression.js'
 import { createSourceMapRequestMiddleware } from './serve/external-source-map.js'
 import { installBeforeViteTransform, installFirst } from './serve/middleware-stack.js'
 import { createVersionedRequestMiddleware } from './serve/versioned-request-middleware.js'
@@ -21,6 +22,8 @@ export type { CompressionMode, DeliveryMode, Http2PushOptions, SourceMapDelivery
 
 /** Most bytes of rendered responses kept between page loads. */
 const MAX_CACHED_BYTES = 256 * 1024 * 1024
+/** Most bytes of compressed responses kept (about a tenth of their size, so a full response cache fits). */
+const MAX_ENCODED_BYTES = 32 * 1024 * 1024
 
 /** What the plugin exposes to tests and tools through `plugin.api`. */
 export interface Http2PushApi {
@@ -47,6 +50,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   let graph: ServedGraph | undefined
   let cachedResponsesServed = 0
   let immutableResponsesServed = 0
+  const bodies = new EncodedBodies(MAX_ENCODED_BYTES)
 
   return {
     name: PLUGIN_NAME,
@@ -93,6 +97,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
           logger: config.logger,
           debug,
           knownPages,
+          bodies,
         }),
       )
       if (resolved.warmup && resolved.mode !== 'off') {
@@ -119,7 +124,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
             cachedResponsesServed++
             if (answer === 'immutable') immutableResponsesServed++
           },
-          { externalSourceMaps },
+          { externalSourceMaps, compression: resolved.compression, bodies },
         )
         const installed = installBeforeViteTransform(server.middlewares, handler)
         if (!installed) {
