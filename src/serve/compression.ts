@@ -117,6 +117,7 @@ interface Entry {
   /** Per encoding: the encoded body, null when it does not pay, or the compression under way. */
   encoded: Map<Encoding, Buffer | null | Promise<Buffer | null>>
   bytes: number
+  body: WeakRef<Buffer>
 }
 
 /**
@@ -127,7 +128,7 @@ interface Entry {
 export class EncodedBodies {
   private readonly byBody = new WeakMap<Buffer, Entry>()
   /** Least recently used first. A body that was collected leaves its bytes counted until it is dropped here. */
-  private readonly recent = new Map<Entry, WeakRef<Buffer>>()
+  private readonly recent = new Set<Entry>()
   private bytes = 0
 
   constructor(private readonly maxBytes: number) {}
@@ -141,14 +142,12 @@ export class EncodedBodies {
   async encode(body: Buffer, encoding: Encoding): Promise<Buffer | undefined> {
     if (body.length < MIN_COMPRESSED_BYTES) return undefined
     let entry = this.byBody.get(body)
-    if (entry) {
-      this.recent.delete(entry)
-      this.recent.set(entry, new WeakRef(body))
-    } else {
-      entry = { encoded: new Map(), bytes: 0 }
+    if (entry) this.recent.delete(entry)
+    else {
+      entry = { encoded: new Map(), bytes: 0, body: new WeakRef(body) }
       this.byBody.set(body, entry)
-      this.recent.set(entry, new WeakRef(body))
     }
+    this.recent.add(entry)
     const known = entry.encoded.get(encoding)
     if (known !== undefined) return (await known) ?? undefined
     const pending = compress(body, encoding).then(
@@ -168,12 +167,12 @@ export class EncodedBodies {
     if (!this.recent.has(entry)) return // dropped while it compressed
     entry.bytes += bytes
     this.bytes += bytes
-    for (const [oldest, body] of this.recent) {
+    for (const oldest of this.recent) {
       if (this.bytes <= this.maxBytes) break
       this.recent.delete(oldest)
       this.bytes -= oldest.bytes
       oldest.encoded.clear()
-      const alive = body.deref()
+      const alive = oldest.body.deref()
       if (alive) this.byBody.delete(alive)
     }
   }
