@@ -15,6 +15,8 @@ const UNIT = [
   'test/connection-push-state.test.ts',
   'test/graph.test.ts',
   'test/options.test.ts',
+  'test/external-source-map-unit.test.ts',
+  'test/compression-unit.test.ts',
   'test/page-entries.test.ts',
   'test/preload-links.test.ts',
   'test/import-map.test.ts',

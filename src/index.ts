@@ -11,15 +11,25 @@ import { warmPageClosures } from './page/warmup.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
 import { createViteRenderer } from './render/vite-renderer.js'
 import { createCachedResponseMiddleware } from './serve/cached-response-middleware.js'
+import { EncodedBodies } from './serve/compression.js'
+import { createSourceMapRequestMiddleware } from './serve/external-source-map.js'
 import { installBeforeViteTransform, installFirst } from './serve/middleware-stack.js'
 import { createVersionedRequestMiddleware, versionRequestOf } from './serve/versioned-request-middleware.js'
 import { cacheOffWarning, createCacheOffDetector } from './tls/cache-off-detector.js'
 import { proxyForcesHttp1 } from './vite-version.js'
 
-export type { CertificateSource, DeliveryMode, Http2PushOptions } from './options.js'
+export type {
+  CertificateSource,
+  CompressionMode,
+  DeliveryMode,
+  Http2PushOptions,
+  SourceMapDelivery,
+} from './options.js'
 
 /** Most bytes of rendered responses kept between page loads. */
 const MAX_CACHED_BYTES = 256 * 1024 * 1024
+/** Most bytes of compressed responses kept (about a tenth of their size, so a full response cache fits). */
+const MAX_ENCODED_BYTES = 32 * 1024 * 1024
 
 /** What the plugin exposes to tests and tools through `plugin.api`. */
 export interface Http2PushApi {
@@ -48,6 +58,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   let immutableResponsesServed = 0
   /** The command that makes the plugin's certificate trusted, while it is not. */
   let trustFix: string | undefined
+  const bodies = new EncodedBodies(MAX_ENCODED_BYTES)
 
   return {
     name: PLUGIN_NAME,
@@ -90,6 +101,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
           logger: config.logger,
           debug,
           knownPages,
+          bodies,
         }),
       )
       if (resolved.warmup && resolved.mode !== 'off') {
@@ -111,19 +123,28 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         const cacheOff = createCacheOffDetector((evidence) =>
           config.logger.warn(`[${PLUGIN_NAME}] ${cacheOffWarning(evidence, trustFix)}`, { timestamp: true }),
         )
-        const handler = createCachedResponseMiddleware(served, server.config.server.headers, (answer, req) => {
-          cachedResponsesServed++
-          if (answer !== 'immutable') return
-          immutableResponsesServed++
-          const versioned = versionRequestOf(req)
-          if (versioned) cacheOff.servedImmutable(versioned.url, req.headers)
-        })
-        if (!installBeforeViteTransform(server.middlewares, handler)) {
+        const externalSourceMaps = resolved.sourceMaps === 'external'
+        const handler = createCachedResponseMiddleware(
+          served,
+          server.config.server.headers,
+          (answer, req) => {
+            cachedResponsesServed++
+            if (answer !== 'immutable') return
+            immutableResponsesServed++
+            const versioned = versionRequestOf(req)
+            if (versioned) cacheOff.servedImmutable(versioned.url, req.headers)
+          },
+          { externalSourceMaps, compression: resolved.compression, bodies },
+        )
+        const installed = installBeforeViteTransform(server.middlewares, handler)
+        if (!installed) {
           config.logger.warn(
             `[${PLUGIN_NAME}] Vite ${viteVersion} has no middleware named viteTransformMiddleware: module requests ` +
               `are left to Vite and versioned URLs are not answered immutable. Please report this with your Vite version.`,
           )
         }
+        // map URLs are only ever handed out (and answered) by the handler above
+        if (installed && externalSourceMaps) installFirst(server.middlewares, createSourceMapRequestMiddleware())
         if (resolved.importMap)
           installFirst(
             server.middlewares,

@@ -15,6 +15,23 @@ export type DeliveryMode = 'auto' | 'push' | 'preload' | 'off'
  */
 export type CertificateSource = 'auto' | 'local-ca' | 'self-signed'
 
+/**
+ * How a browser gets a module's source map when the plugin answers it from its cache:
+ * - `'external'`: Vite's inline `data:` map (often 80% of the bytes) is replaced by a
+ *   `//# sourceMappingURL=` link the plugin serves, fetched only by DevTools (or an error overlay);
+ * - `'inline'`: the bytes Vite sends, map included.
+ */
+export type SourceMapDelivery = 'external' | 'inline'
+
+/**
+ * When the plugin compresses what it answers from its cache (modules, stylesheets, HTML):
+ * - `'auto'`: for clients that are not on loopback (127.0.0.0/8, ::1);
+ * - `'always'`: for every client that accepts an encoding (e.g. behind an SSH tunnel, whose
+ *   connections arrive from loopback);
+ * - `'off'`: never.
+ */
+export type CompressionMode = 'auto' | 'always' | 'off'
+
 /** Options of `vite-plugin-http2-push`. Every field is optional. */
 export interface Http2PushOptions {
   /**
@@ -79,6 +96,21 @@ export interface Http2PushOptions {
    */
   warmup?: boolean
   /**
+   * For a browser's module requests the plugin answers from its cache: `'external'` replaces
+   * Vite's inline source map by a link to a map URL the plugin serves (same version, same
+   * `server.fs` checks); `'inline'` keeps Vite's bytes. Push clients and non-browser GETs always
+   * get Vite's bytes.
+   * @default 'external'
+   */
+  sourceMaps?: SourceMapDelivery
+  /**
+   * Compress (brotli, gzip, zstd where Node has it, as `Accept-Encoding` asks) the modules,
+   * stylesheets and HTML the plugin answers, once per cached response version. `'auto'` skips
+   * clients on loopback; `'always'` compresses for them too; `'off'` never compresses.
+   * @default 'auto'
+   */
+  compression?: CompressionMode
+  /**
    * Print one line per page load (pushed count, bytes, already-pushed skips, time) through Vite's logger.
    * @default true
    */
@@ -101,6 +133,8 @@ export interface ResolvedOptions {
   maxPushes: number
   maxPushBytes: number
   warmup: boolean
+  sourceMaps: SourceMapDelivery
+  compression: CompressionMode
   log: boolean
 }
 
@@ -115,6 +149,8 @@ const KNOWN_OPTIONS = new Set([
   'maxPushes',
   'maxPushBytes',
   'warmup',
+  'sourceMaps',
+  'compression',
   'log',
 ])
 
@@ -140,6 +176,8 @@ export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): 
     maxPushes: optionalBudget(options, 'maxPushes', DEFAULT_MAX_PUSHES),
     maxPushBytes: optionalBudget(options, 'maxPushBytes', DEFAULT_MAX_PUSH_BYTES),
     warmup: optionalBoolean(options, 'warmup', true),
+    sourceMaps: optionalChoice(options, 'sourceMaps', SOURCE_MAP_DELIVERIES, "to keep Vite's inline maps"),
+    compression: optionalChoice(options, 'compression', COMPRESSION_MODES, 'to turn compression off'),
     log: optionalBoolean(options, 'log', true),
   }
 }
@@ -186,6 +224,25 @@ function optionalCertificate(options: Record<string, unknown>): CertificateSourc
       value,
     )
   return value as CertificateSource
+}
+
+const SOURCE_MAP_DELIVERIES = ['external', 'inline'] as const
+const COMPRESSION_MODES = ['auto', 'always', 'off'] as const
+
+/** One of `choices` (the first is the default); the error names them and the last one as the way `fix`. */
+function optionalChoice<T extends string>(
+  options: Record<string, unknown>,
+  name: string,
+  choices: readonly T[],
+  fix: string,
+): T {
+  const value = options[name]
+  if (value === undefined) return choices[0]!
+  if (!choices.includes(value as T)) {
+    const listed = choices.map((choice) => `'${choice}'`).join(', ')
+    throw optionError(name, `must be one of ${listed} (use '${choices.at(-1)!}' ${fix})`, value)
+  }
+  return value as T
 }
 
 function optionalBoolean(options: Record<string, unknown>, name: string, fallback: boolean): boolean {

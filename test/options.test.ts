@@ -15,6 +15,8 @@ describe('resolveOptions', () => {
       maxPushes: DEFAULT_MAX_PUSHES,
       maxPushBytes: 100 * 1024 * 1024,
       warmup: true,
+      sourceMaps: 'external',
+      compression: 'auto',
       log: true,
     })
     expect(resolveOptions({ maxPushes: Infinity, maxPushBytes: 0 }).maxPushes).toBe(Infinity)
@@ -36,11 +38,16 @@ describe('resolveOptions', () => {
     ],
     [
       { maxPush: 3 },
-      /option `maxPush` is not an option; known options: mode, importMap, earlyHints, certDir, certificate, caDir, dynamicImports, maxPushes, maxPushBytes, warmup, log\b/,
+      /option `maxPush` is not an option; known options: mode, importMap, earlyHints, certDir, certificate, caDir, dynamicImports, maxPushes, maxPushBytes, warmup, sourceMaps, compression, log\b/,
     ],
     [{ mode: 'fast' }, /option `mode` must be one of 'auto', 'push', 'preload', 'off' \(got "fast"\)/],
     [{ earlyHints: 'on' }, /option `earlyHints` must be true or false/],
     ['push', /option `options` must be an object/],
+    [
+      { sourceMaps: true },
+      /option `sourceMaps` must be one of 'external', 'inline' \(use 'inline' to keep Vite's inline maps\) \(got true\)/,
+    ],
+    [{ compression: 'gzip' }, /option `compression` must be one of 'auto', 'always', 'off' \(use 'off' to turn/],
   ])('rejects %j', (options, message) => {
     expect(() => resolveOptions(options as Http2PushOptions)).toThrow(message)
   })

@@ -14,6 +14,8 @@ export interface HtmlInterceptHooks {
   beforeEnd?(): Promise<void>
   /** Preparing failed: the original bytes go out untouched. */
   onError(error: unknown): void
+  /** The bytes to send for the final HTML (compressed, say), with the headers that go with them. */
+  encode?(html: string | Buffer): Promise<string | Buffer>
 }
 
 type EndFunction = (chunk?: unknown, encoding?: unknown, callback?: unknown) => unknown
@@ -47,6 +49,7 @@ export function interceptHtml(res: ServerResponse, hooks: HtmlInterceptHooks): v
           return chunk
         },
       )
+      .then((body) => (hooks.encode ? hooks.encode(body as string | Buffer).catch(() => body) : body))
       .then((body) => {
         if (!res.writableEnded && !res.destroyed)
           originalEnd.call(res, body, typeof encoding === 'function' ? undefined : encoding, callback)

@@ -15,6 +15,12 @@ export function describeDenied(denied: readonly string[]): string | undefined {
   return denied.length > 0 ? `${denied.length} denied by server.fs` : undefined
 }
 
+/** The bytes part: `652 modules, 0.3 MB (−93%)`, the saving against the bytes Vite sends. */
+export function describeBytes(bytes: { modules: number; vite: number; sent: number }): string {
+  const saved = bytes.vite > 0 ? Math.round((1 - bytes.sent / bytes.vite) * 100) : 0
+  return `${bytes.modules} modules, ${formatBytes(bytes.sent)}${saved > 0 ? ` (−${saved}%)` : ''}`
+}
+
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`

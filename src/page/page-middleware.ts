@@ -11,12 +11,14 @@ import { PLUGIN_NAME, type ResolvedOptions } from '../options.js'
 import type { ConnectionPushRegistry } from '../push/connection-push-state.js'
 import type { ServedResource } from '../graph/served-resource.js'
 import { isInProcessRequest } from '../render/in-process-request.js'
+import { encodeOnce, type EncodedBodies } from '../serve/compression.js'
+import { deliveredBytes } from '../serve/delivered-bytes.js'
 import { versionedHref } from '../serve/versioned-url.js'
 import { chooseDelivery } from './delivery-choice.js'
 import { mayBeDocument, requestedUrl } from './document-request.js'
 import { interceptHtml } from './intercept-html.js'
 import type { KnownPages } from './known-pages.js'
-import { describeDenied, describePushes } from './page-log.js'
+import { describeBytes, describeDenied, describePushes } from './page-log.js'
 import { finalPlan, knownPlan } from './page-plan.js'
 
 /** What the page pipeline needs from the plugin. */
@@ -28,6 +30,8 @@ export interface PageContext {
   debug: Debug
   /** The entries each page had at its last load (or warm-up): what can be promised before the HTML is ready. */
   knownPages: KnownPages
+  /** The compressed bodies of cached responses. */
+  bodies: EncodedBodies
 }
 
 /**
@@ -64,6 +68,14 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         const closureMs = performance.now() - started
         const parts: string[] = []
         const edit = new MagicString(html)
+        // the bytes the links will cost this client; compresses them meanwhile (logged once known)
+        const bytes = choice.links
+          ? deliveredBytes(req, plan.closure.resources, {
+              externalSourceMaps: options.sourceMaps === 'external',
+              compression: options.compression,
+              bodies: context.bodies,
+            }).catch(() => undefined)
+          : undefined
         if (choice.links) {
           const map = options.importMap ? addImportMap(edit, page, plan.closure.resources) : undefined
           if (options.importMap && !map) debug?.(`${pageUrl}: its own import map cannot be merged; no versioned URLs`)
@@ -78,13 +90,17 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         debug?.(
           `${pageUrl}: ${plan.entries.length} entries, closure of ${plan.closure.resources.length} in ${closureMs.toFixed(1)} ms${plan.asKnown ? ' (as known at request time)' : ''}`,
         )
+        const ms = Math.round(performance.now() - started)
         if (options.log)
-          context.logger.info(
-            `[${PLUGIN_NAME}] ${pageUrl}: ${parts.join('; ')}, ${Math.round(performance.now() - started)} ms`,
-            { timestamp: true },
+          void Promise.resolve(bytes).then((delivered) =>
+            context.logger.info(
+              `[${PLUGIN_NAME}] ${pageUrl}: ${[...parts, ...(delivered ? [describeBytes(delivered)] : [])].join('; ')}, ${ms} ms`,
+              { timestamp: true },
+            ),
           )
         return edit.hasChanged() ? edit.toString() : html
       },
+      encode: (html) => encodeOnce(req, res, options.compression, html),
       onError(error) {
         context.logger.warn(
           `[${PLUGIN_NAME}] could not prepare ${pageUrl}, served it as is: ${(error as Error).message}`,

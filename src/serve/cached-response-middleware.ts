@@ -4,6 +4,16 @@ import type { ServedGraph } from '../graph/served-graph.js'
 import { resourceKey, type ServedResource } from '../graph/served-resource.js'
 import { isInProcessRequest } from '../render/in-process-request.js'
 import { resourceKindRequested } from '../render/resource-request.js'
+import type { CompressionMode } from '../options.js'
+import {
+  compressesFor,
+  encodingFor,
+  isCompressible,
+  setEncodingHeaders,
+  type EncodedBodies,
+  type Encoding,
+} from './compression.js'
+import { answerSourceMap, externalForm, sourceMapRequestOf, wantsExternalMap } from './external-source-map.js'
 import { answerVersioned, type VersionedAnswer } from './versioned-answer.js'
 import { versionRequestOf, type VersionRequest } from './versioned-request-middleware.js'
 
@@ -27,17 +37,33 @@ import { versionRequestOf, type VersionRequest } from './versioned-request-middl
  * to Vite too: the cached body went through that wrapper once already. Everything else, and every
  * miss, goes on to Vite. A request to a versioned URL (the import map's) is answered by
  * {@link answerVersioned}.
+ *
+ * With `externalSourceMaps`, a browser's request (see {@link wantsExternalMap}) gets the body with
+ * Vite's inline source map replaced by a link to a map URL, which this middleware answers too
+ * ({@link answerSourceMap}). The ETag stays Vite's weak one: the two bodies differ by that comment
+ * only, so they are equivalent representations (RFC 9110, 8.8.1) and a 304 to either is right.
  */
 export function createCachedResponseMiddleware(
   graph: ServedGraph,
   serverHeaders: Record<string, unknown> | undefined,
   onServed: (answer: 'cached' | NonNullable<VersionedAnswer>, req: IncomingMessage) => void,
+  options: { externalSourceMaps: boolean; compression: CompressionMode; bodies: EncodedBodies },
 ): Connect.NextHandleFunction {
   const headersViteSets = new Set([...VITE_SEND_HEADERS, ...Object.keys(serverHeaders ?? {}).map(lower)])
   return function http2PushCachedResponseMiddleware(req, res, next) {
+    const mapVersion = sourceMapRequestOf(req)
+    // a map URL names no module response: it is answered here (or 404), never passed to Vite
+    if (mapVersion !== undefined) return void answerSourceMapOrFail(graph, req, res, mapVersion, next)
     if (res.headersSent || isWrapped(res) || isInProcessRequest(req)) return next()
-    const send = (resource: ServedResource, cacheControl?: string) =>
-      sendCached(res, resource, headersViteSets, cacheControl)
+    const external = options.externalSourceMaps && wantsExternalMap(req)
+    const compressing = compressesFor(req, options.compression)
+    const send = (resource: ServedResource, cacheControl?: string) => {
+      const body = (external && externalForm(resource)?.body) || resource.response.body
+      const headers = { names: headersViteSets, cacheControl }
+      if (!compressing || !isCompressible(resource.response.headers['content-type']))
+        return sendCached(res, resource, body, headers)
+      void sendEncoded(res, resource, body, encodingFor(req, options.compression), options.bodies, headers)
+    }
     const versioned = versionRequestOf(req)
     if (versioned) return void answerVersionedOrPass(graph, req, res, versioned, send, onServed, next)
     const key = cacheKeyFor(req)
@@ -45,6 +71,21 @@ export function createCachedResponseMiddleware(
     if (!resource || resource.response.status !== 200) return next()
     onServed('cached', req)
     send(resource)
+  }
+}
+
+/** Answers a source map request (see {@link answerSourceMap}); a failure goes to Vite's error handler. */
+async function answerSourceMapOrFail(
+  graph: ServedGraph,
+  req: IncomingMessage,
+  res: ServerResponse,
+  version: string,
+  next: (error?: unknown) => void,
+): Promise<void> {
+  try {
+    await answerSourceMap(graph, req, res, version)
+  } catch (error) {
+    next(error)
   }
 }
 
@@ -102,15 +143,45 @@ function isWrapped(res: ServerResponse): boolean {
 
 const WRITING_METHODS = ['end', 'write', 'writeHead', 'setHeader'] as const
 
+/**
+ * Sends a cached response in `encoding` (compressed once per body, see {@link EncodedBodies}),
+ * or as is when there is none or it does not pay; either way with `Vary: Accept-Encoding`.
+ */
+async function sendEncoded(
+  res: ServerResponse,
+  resource: ServedResource,
+  body: Buffer,
+  encoding: Encoding | undefined,
+  bodies: EncodedBodies,
+  headers: { names: ReadonlySet<string>; cacheControl: string | undefined },
+): Promise<void> {
+  const encoded = encoding && (await bodies.encode(body, encoding)) // never rejects: undefined when it failed
+  if (res.writableEnded || res.destroyed) return
+  try {
+    sendCached(res, resource, encoded || body, { ...headers, encoding: encoded ? encoding : null })
+  } catch {
+    res.destroy()
+  }
+}
+
+/**
+ * Sends a cached response: its body (or the external-map form of it, derived from it), Vite's
+ * own headers from the render, and `cacheControl` when given.
+ */
 function sendCached(
   res: ServerResponse,
   resource: ServedResource,
-  names: ReadonlySet<string>,
-  cacheControl: string | undefined,
+  body: Buffer,
+  {
+    names,
+    cacheControl,
+    encoding,
+  }: { names: ReadonlySet<string>; cacheControl: string | undefined; encoding?: Encoding | null },
 ): void {
-  const { headers, body } = resource.response
+  const { headers } = resource.response
   res.statusCode = 200
   for (const [name, value] of Object.entries(headers)) if (names.has(name)) res.setHeader(name, value)
   if (cacheControl !== undefined) res.setHeader('cache-control', cacheControl)
+  if (encoding !== undefined) setEncodingHeaders(res, encoding ?? undefined, body.length)
   res.end(body)
 }
