@@ -4,15 +4,17 @@ import { createDebug } from './debug.js'
 import { lexerReady } from './graph/lex-imports.js'
 import { ServedGraph } from './graph/served-graph.js'
 import { createViteFreshnessOracle } from './graph/vite-freshness.js'
+import { createFsGuard } from './guard/fs-guard.js'
 import { PLUGIN_NAME, resolveOptions, type Http2PushOptions } from './options.js'
+import { KnownPages } from './page/known-pages.js'
+import { createPageMiddleware } from './page/page-middleware.js'
+import { warmPageClosures } from './page/warmup.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
-import { createPageMiddleware, KnownPages } from './page-middleware.js'
-import { createCachedResponseMiddleware, installBeforeViteTransform } from './cached-response-middleware.js'
 import { createViteRenderer } from './render/vite-renderer.js'
+import { createCachedResponseMiddleware, installBeforeViteTransform } from './serve/cached-response-middleware.js'
 import { proxyForcesHttp1 } from './vite-version.js'
-import { warmPageClosures } from './warmup.js'
 
-export type { Http2PushOptions } from './options.js'
+export type { DeliveryMode, Http2PushOptions } from './options.js'
 
 /** Most bytes of rendered responses kept between page loads. */
 const MAX_CACHED_BYTES = 256 * 1024 * 1024
@@ -67,9 +69,11 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
     async configureServer(server: ViteDevServer) {
       await lexerReady()
       const debug = createDebug((message) => config.logger.info(message, { timestamp: true }))
+      const guard = createFsGuard(server, debug)
       const served = new ServedGraph(
         createViteRenderer(server),
         createViteFreshnessOracle(server),
+        guard,
         MAX_CACHED_BYTES,
         debug,
       )
@@ -89,6 +93,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         const warm = () => {
           warmPageClosures(server, served, {
             dynamicImports: resolved.dynamicImports,
+            guard,
             onPage: (pageUrl, entries) => knownPages.remember(pageUrl, entries),
             debug,
           }).catch((error: unknown) => debug?.(`warm-up failed: ${(error as Error).message}`))

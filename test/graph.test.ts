@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { lexerReady, lexImports } from '../src/graph/lex-imports.js'
 import { resolveRequestUrl } from '../src/graph/resolve-url.js'
-import { ServedGraph, type FreshnessOracle, type ResourceRequest } from '../src/graph/served-graph.js'
+import { ServedGraph, type DeliveryGuard, type FreshnessOracle } from '../src/graph/served-graph.js'
+import type { ResourceRequest } from '../src/render/resource-request.js'
 import type { RenderedResponse } from '../src/render/captured-response.js'
 
 beforeAll(() => lexerReady())
@@ -45,7 +46,10 @@ describe('lexImports', () => {
 })
 
 /** A graph over an in-memory app: url -> code. Versions change when code changes. */
-function memoryGraph(files: Record<string, string>, options: { untracked?: string[]; racing?: string[] } = {}) {
+function memoryGraph(
+  files: Record<string, string>,
+  options: { untracked?: string[]; racing?: string[]; denied?: string[]; deniedOnceResolved?: string[] } = {},
+) {
   const renders: string[] = []
   /** URLs whose next track fails, as when an invalidation lands while they render. */
   const racing = new Set(options.racing)
@@ -73,7 +77,11 @@ function memoryGraph(files: Record<string, string>, options: { untracked?: strin
       return Number(version) === (versions.get(url!) ?? 0)
     },
   }
-  const graph = new ServedGraph(render, freshness, 1024 * 1024, undefined)
+  const guard: DeliveryGuard = {
+    allowsUrl: (url) => !options.denied?.includes(url),
+    allowsRendered: async (url) => !options.deniedOnceResolved?.includes(url),
+  }
+  const graph = new ServedGraph(render, freshness, guard, 1024 * 1024, undefined)
   const edit = (url: string, code: string) => {
     files[url] = code
     versions.set(url, (versions.get(url) ?? 0) + 1)
@@ -98,17 +106,17 @@ describe('ServedGraph.closure', () => {
       ],
       false,
     )
-    expect(closure.map((r) => r.url)).toEqual(['/main.js', '/other.js', '/a.js', '/b.js', '/d.js', '/c.js'])
+    expect(closure.resources.map((r) => r.url)).toEqual(['/main.js', '/other.js', '/a.js', '/b.js', '/d.js', '/c.js'])
   })
 
   it('follows dynamic imports only when asked, and skips what does not load', async () => {
     const { graph } = memoryGraph({ '/main.js': `import '/missing.js'; import('/lazy.js')`, '/lazy.js': '' })
     const entries = [{ url: '/main.js', as: 'script' as const }]
-    expect((await graph.closure(entries, false)).map((r) => [r.url, r.response.status])).toEqual([
+    expect((await graph.closure(entries, false)).resources.map((r) => [r.url, r.response.status])).toEqual([
       ['/main.js', 200],
       ['/missing.js', 404],
     ])
-    expect((await graph.closure(entries, true)).map((r) => r.url)).toContain('/lazy.js')
+    expect((await graph.closure(entries, true)).resources.map((r) => r.url)).toContain('/lazy.js')
   })
 
   it('renders each response once while it is current, and again after it changed', async () => {
@@ -120,7 +128,7 @@ describe('ServedGraph.closure', () => {
     edit('/main.js', `import '/a.js'; import '/b.js'`)
     const after = await graph.closure(entries, false)
     expect(renders).toEqual(['/main.js', '/a.js', '/main.js', '/b.js'])
-    expect(after.map((r) => r.url)).toEqual(['/main.js', '/a.js', '/b.js'])
+    expect(after.resources.map((r) => r.url)).toEqual(['/main.js', '/a.js', '/b.js'])
   })
 
   it('renders once more a module whose render raced an invalidation, so it is cached', async () => {
@@ -128,7 +136,7 @@ describe('ServedGraph.closure', () => {
     const entries = [{ url: '/main.js', as: 'script' as const }]
     await graph.closure(entries, false)
     expect(renders).toEqual(['/main.js', '/a.js', '/a.js'])
-    expect(graph.cachedClosure(entries, false)?.map((r) => r.url)).toEqual(['/main.js', '/a.js'])
+    expect(graph.cachedClosure(entries, false)?.resources.map((r) => r.url)).toEqual(['/main.js', '/a.js'])
   })
 
   it('renders what it can never track (a static file) once per request, and never caches it', async () => {
@@ -148,6 +156,29 @@ describe('ServedGraph.closure', () => {
       ],
       false,
     )
-    expect(closure.map((r) => r.key)).toEqual(['style:/s.css', '/s.css'])
+    expect(closure.resources.map((r) => r.key)).toEqual(['style:/s.css', '/s.css'])
+  })
+
+  it('never renders, returns or walks through a URL the guard denies, and reports it', async () => {
+    const { graph, renders } = memoryGraph(
+      { '/main.js': `import '/secret.js'; import '/a.js'`, '/secret.js': `import '/b.js'`, '/a.js': ``, '/b.js': `` },
+      { denied: ['/secret.js'] },
+    )
+    const entries = [{ url: '/main.js', as: 'script' as const }]
+    const closure = await graph.closure(entries, false)
+    expect(closure.resources.map((r) => r.url)).toEqual(['/main.js', '/a.js'])
+    expect(closure.denied).toEqual(['/secret.js'])
+    expect(renders).not.toContain('/secret.js')
+    expect(graph.cachedClosure(entries, false)?.denied).toEqual(['/secret.js'])
+    expect(await graph.get({ url: '/secret.js', as: 'script' })).toBeUndefined()
+  })
+
+  it('drops a response whose resolved file the guard denies, without caching it', async () => {
+    const { graph } = memoryGraph({ '/main.js': `import '/alias.js'`, '/alias.js': `` }, { deniedOnceResolved: ['/alias.js'] })
+    const entries = [{ url: '/main.js', as: 'script' as const }]
+    const closure = await graph.closure(entries, false)
+    expect(closure.resources.map((r) => r.url)).toEqual(['/main.js'])
+    expect(closure.denied).toEqual(['/alias.js'])
+    expect(graph.currentOrDrop('/alias.js')).toBeUndefined()
   })
 })

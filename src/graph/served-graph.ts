@@ -1,28 +1,8 @@
-import { createHash } from 'node:crypto'
-import type { RenderedResponse } from '../render/captured-response.js'
-import type { ResourceKind } from '../html/page-entries.js'
 import type { Debug } from '../debug.js'
-import { lexImports } from './lex-imports.js'
-import { resolveRequestUrl } from './resolve-url.js'
-
-/** One request the page makes: a URL and the way it is fetched. */
-export interface ResourceRequest {
-  url: string
-  as: ResourceKind
-}
-
-/** A response as served, with the import edges read from its body. */
-export interface ServedResource extends ResourceRequest {
-  /** Identity of the request: the URL, prefixed for the stylesheet form of a URL. */
-  key: string
-  response: RenderedResponse
-  /** The response's ETag, or a hash of its body when it has none. */
-  version: string
-  /** Request URLs of the static imports, as the browser resolves them. */
-  staticImports: string[]
-  /** Request URLs of `import('literal')`s. */
-  dynamicImports: string[]
-}
+import { headerString, type RenderedResponse } from '../render/captured-response.js'
+import type { ResourceRequest } from '../render/resource-request.js'
+import type { RenderFunction } from '../render/vite-renderer.js'
+import { buildResource, forEachImport, orderBreadthFirst, resourceKey, type ServedResource } from './served-resource.js'
 
 /** Tells whether a response rendered earlier is still what a GET returns now. */
 export interface FreshnessOracle {
@@ -38,7 +18,23 @@ export interface FreshnessOracle {
   isTrackable(url: string): Promise<boolean>
 }
 
-export type RenderFunction = (request: ResourceRequest) => Promise<RenderedResponse>
+/**
+ * Decides which URLs may leave the server at all. The graph asks it before it renders a URL
+ * (so a denied file is never put into Vite's module graph by the plugin) and again once Vite has
+ * resolved it; what it refuses is never rendered, cached, returned or walked through.
+ */
+export interface DeliveryGuard {
+  /** False when the file the URL names may not be served (outside `server.fs.allow`, denied, ...). */
+  allowsUrl(url: string): boolean
+  /** False when the file Vite resolved the rendered URL to may not be served (aliases, symlinks). */
+  allowsRendered(url: string): Promise<boolean>
+}
+
+/** A page's closure: what may be delivered, in push order, and the URLs the guard refused. */
+export interface Closure {
+  resources: ServedResource[]
+  denied: string[]
+}
 
 interface CacheEntry {
   resource: ServedResource
@@ -46,17 +42,14 @@ interface CacheEntry {
   bytes: number
 }
 
-/** The key of a request: its URL, or `style:` + URL for a stylesheet `<link>` (Vite serves CSS to it, JS to an import). */
-export function resourceKey(request: ResourceRequest): string {
-  return request.as === 'style' ? `style:${request.url}` : request.url
-}
-
 const RENDER_CONCURRENCY = 32
 
 /**
  * The import graph of the app as Vite serves it: each node is a rendered response, each edge
  * an import in its served code, resolved to the URL the browser will request. Nodes are cached
- * per request and re-rendered as soon as Vite's module graph says their source changed.
+ * per request and re-rendered as soon as Vite's module graph says their source changed. Every
+ * URL passes the {@link DeliveryGuard} first: the graph is the one gate between Vite and every
+ * way the plugin delivers a response (push, preload links, import map, Early Hints, cached answers).
  */
 export class ServedGraph {
   private readonly cache = new Map<string, CacheEntry>()
@@ -64,10 +57,13 @@ export class ServedGraph {
   private cachedBytes = 0
   private activeRenders = 0
   private readonly renderQueue: Array<() => void> = []
+  /** URLs refused by {@link DeliveryGuard.allowsRendered} at their last render (bounded by the app's own URLs). */
+  private readonly deniedAfterRender = new Set<string>()
 
   constructor(
     private readonly render: RenderFunction,
     private readonly freshness: FreshnessOracle,
+    private readonly guard: DeliveryGuard,
     private readonly maxCachedBytes: number,
     private readonly debug: Debug,
   ) {}
@@ -77,8 +73,8 @@ export class ServedGraph {
     return this.cache.size
   }
 
-  /** The cached resource if it is still current, without rendering. */
-  peek(key: string): ServedResource | undefined {
+  /** The cached resource for this key while it is current; a cached one that went stale is dropped. */
+  currentOrDrop(key: string): ServedResource | undefined {
     const entry = this.cache.get(key)
     if (!entry) return undefined
     if (entry.token === undefined || !this.freshness.isCurrent(entry.token)) {
@@ -88,10 +84,11 @@ export class ServedGraph {
     return entry.resource
   }
 
-  /** The current resource for a request: from the cache when fresh, else rendered now. */
+  /** The current resource for a request: from the cache when fresh, else rendered now; undefined when denied or failed. */
   get(request: ResourceRequest): Promise<ServedResource | undefined> {
+    if (!this.guard.allowsUrl(request.url)) return Promise.resolve(undefined)
     const key = resourceKey(request)
-    const cached = this.peek(key)
+    const cached = this.currentOrDrop(key)
     if (cached) return Promise.resolve(cached)
     const pending = this.rendering.get(key)
     if (!pending) return this.startRender(key, request)
@@ -106,14 +103,19 @@ export class ServedGraph {
    * The page's transitive closure in push order: entries first (document order), then
    * breadth-first over static imports (and dynamic ones when asked). Cycles are visited once.
    */
-  async closure(entries: ResourceRequest[], includeDynamic: boolean): Promise<ServedResource[]> {
+  async closure(entries: readonly ResourceRequest[], includeDynamic: boolean): Promise<Closure> {
     const found = new Map<string, ServedResource | undefined>()
+    const denied: string[] = []
     const waiting: Promise<void>[] = []
     const visit = (request: ResourceRequest): void => {
       const key = resourceKey(request)
       if (found.has(key)) return
       found.set(key, undefined)
-      const cached = this.peek(key)
+      if (!this.guard.allowsUrl(request.url)) {
+        denied.push(request.url)
+        return
+      }
+      const cached = this.currentOrDrop(key)
       if (cached) {
         found.set(key, cached)
         forEachImport(cached, includeDynamic, visit)
@@ -123,42 +125,43 @@ export class ServedGraph {
         this.get(request).then((resource) => {
           found.set(key, resource)
           if (resource) forEachImport(resource, includeDynamic, visit)
+          else if (this.deniedAfterRender.has(request.url)) denied.push(request.url)
         }),
       )
     }
     for (const entry of entries) visit(entry)
     while (waiting.length > 0) await Promise.all(waiting.splice(0))
-    return orderBreadthFirst(entries, found, includeDynamic)
+    return { resources: orderBreadthFirst(entries, found, includeDynamic), denied }
   }
 
   /**
    * The closure from the cache alone, without rendering or waiting: undefined unless every
    * resource in it is cached and current. For work that must not delay the response (Early Hints).
    */
-  cachedClosure(entries: ResourceRequest[], includeDynamic: boolean): ServedResource[] | undefined {
+  cachedClosure(entries: readonly ResourceRequest[], includeDynamic: boolean): Closure | undefined {
     const found = new Map<string, ServedResource | undefined>()
+    const denied: string[] = []
     const stack = [...entries]
     while (stack.length > 0) {
       const request = stack.pop()!
       const key = resourceKey(request)
       if (found.has(key)) continue
-      const cached = this.peek(key)
+      found.set(key, undefined)
+      if (!this.guard.allowsUrl(request.url)) {
+        denied.push(request.url)
+        continue
+      }
+      const cached = this.currentOrDrop(key)
       if (!cached) return undefined
       found.set(key, cached)
       forEachImport(cached, includeDynamic, (next) => stack.push(next))
     }
-    return orderBreadthFirst(entries, found, includeDynamic)
+    return { resources: orderBreadthFirst(entries, found, includeDynamic), denied }
   }
 
   /** True while every one of these resources is still the cached, current response for its request. */
   allCurrent(resources: readonly ServedResource[]): boolean {
-    return resources.every((resource) => this.peek(resource.key) === resource)
-  }
-
-  /** Drops every cached response (used when Vite restarts or the config changes). */
-  clear(): void {
-    this.cache.clear()
-    this.cachedBytes = 0
+    return resources.every((resource) => this.currentOrDrop(resource.key) === resource)
   }
 
   private startRender(key: string, request: ResourceRequest): Promise<ServedResource | undefined> {
@@ -179,7 +182,7 @@ export class ServedGraph {
   private isOutdated(resource: ServedResource): boolean {
     const etag = headerString(resource.response.headers.etag)
     if (resource.response.status !== 200 || etag === undefined) return false
-    return this.peek(resource.key) !== resource && this.freshness.track(etag) === undefined
+    return this.currentOrDrop(resource.key) !== resource && this.freshness.track(etag) === undefined
   }
 
   /**
@@ -203,7 +206,12 @@ export class ServedGraph {
     } finally {
       this.releaseRenderSlot()
     }
-    const resource = buildResource(key, request, response, this.debug)
+    if (!(await this.guard.allowsRendered(request.url).catch(() => false))) {
+      this.deniedAfterRender.add(request.url)
+      return undefined
+    }
+    this.deniedAfterRender.delete(request.url)
+    const resource = buildResource(request, response, this.debug)
     const etag = headerString(response.headers.etag)
     if (response.status !== 200 || etag === undefined) return resource
     const token = this.freshness.track(etag)
@@ -247,84 +255,4 @@ export class ServedGraph {
     if (next) next()
     else this.activeRenders--
   }
-}
-
-function buildResource(
-  key: string,
-  request: ResourceRequest,
-  response: RenderedResponse,
-  debug: Debug,
-): ServedResource {
-  const resource: ServedResource = {
-    ...request,
-    key,
-    response,
-    version:
-      headerString(response.headers.etag) ?? `"sha1-${createHash('sha1').update(response.body).digest('base64url')}"`,
-    staticImports: [],
-    dynamicImports: [],
-  }
-  if (response.status !== 200 || !isJavaScript(response)) return resource
-  let imports
-  try {
-    imports = lexImports(response.body.toString('utf8'))
-  } catch (error) {
-    debug?.(`could not lex ${request.url} (its imports are not pushed): ${(error as Error).message}`)
-    return resource
-  }
-  resource.staticImports = resolveAll(imports.static, request.url)
-  resource.dynamicImports = resolveAll(imports.dynamic, request.url)
-  return resource
-}
-
-function resolveAll(specifiers: string[], importerUrl: string): string[] {
-  const urls = new Set<string>()
-  for (const specifier of specifiers) {
-    const url = resolveRequestUrl(specifier, importerUrl)
-    if (url !== undefined) urls.add(url)
-  }
-  return [...urls]
-}
-
-function forEachImport(
-  resource: ServedResource,
-  includeDynamic: boolean,
-  visit: (request: ResourceRequest) => void,
-): void {
-  for (const url of resource.staticImports) visit({ url, as: 'script' })
-  if (includeDynamic) for (const url of resource.dynamicImports) visit({ url, as: 'script' })
-}
-
-function orderBreadthFirst(
-  entries: ResourceRequest[],
-  found: Map<string, ServedResource | undefined>,
-  includeDynamic: boolean,
-): ServedResource[] {
-  const ordered: ServedResource[] = []
-  const seen = new Set<string>()
-  const queue: ServedResource[] = []
-  const enqueue = (request: ResourceRequest) => {
-    const key = resourceKey(request)
-    if (seen.has(key)) return
-    seen.add(key)
-    const resource = found.get(key)
-    if (resource) queue.push(resource)
-  }
-  for (const entry of entries) enqueue(entry)
-  for (let i = 0; i < queue.length; i++) {
-    const resource = queue[i]!
-    ordered.push(resource)
-    forEachImport(resource, includeDynamic, enqueue)
-  }
-  return ordered
-}
-
-/** True for a response served as JavaScript (what es-module-lexer reads and modulepreload fetches). */
-export function isJavaScript(response: RenderedResponse): boolean {
-  const type = headerString(response.headers['content-type']) ?? ''
-  return /\b(?:java|ecma)script\b/i.test(type)
-}
-
-function headerString(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
 }

@@ -37,7 +37,7 @@ export function createViteFreshnessOracle(server: ViteDevServer): FreshnessOracl
  * The URL Vite's transform middleware looks a request URL up by: without `base`, decoded, with
  * the `__x00__` placeholder back to a null byte. Undefined when it is outside `base` or malformed.
  */
-function toModuleUrl(url: string, base: string): string | undefined {
+export function toModuleUrl(url: string, base: string): string | undefined {
   if (!url.startsWith(base)) return undefined
   try {
     return decodeURI(`/${url.slice(base.length)}`).replace('__x00__', '\0')

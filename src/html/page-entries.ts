@@ -1,23 +1,12 @@
 import { lexImports } from '../graph/lex-imports.js'
 import { resolveRequestUrl } from '../graph/resolve-url.js'
+import type { ResourceKind, ResourceRequest } from '../render/resource-request.js'
 import { decodeHtmlEntities } from './entities.js'
-
-/** How the browser requests a resource: as a module script, or as a stylesheet (`Accept: text/css`). */
-export type ResourceKind = 'script' | 'style'
-
-/** A URL the page loads up front, in document order. */
-export interface PageEntry {
-  url: string
-  as: ResourceKind
-  /** Where the tag that names it starts in the HTML. */
-  tagStart: number
-  /** Which tag named it. */
-  source: 'module-script' | 'modulepreload' | 'stylesheet' | 'inline-module-import'
-}
 
 /** What the final HTML of a page asks the browser to load before it can run. */
 export interface PageEntries {
-  entries: PageEntry[]
+  /** The URLs the page loads up front, in document order. */
+  entries: ResourceRequest[]
   /** Start offset of the first `<script type="module">` (inline or not), or -1. */
   firstModuleScriptStart: number
   /** Offset just after `<head ...>`, or -1 when the page has no head tag. */
@@ -39,8 +28,8 @@ const RAW_TEXT_TAGS = new Set(['script', 'style', 'textarea', 'template', 'title
  */
 export function extractPageEntries(html: string, pageUrl: string): PageEntries {
   const result: PageEntries = { entries: [], firstModuleScriptStart: -1, headContentStart: -1, headEnd: -1 }
-  const add = (url: string | undefined, as: ResourceKind, tagStart: number, source: PageEntry['source']) => {
-    if (url !== undefined) result.entries.push({ url, as, tagStart, source })
+  const add = (url: string | undefined, as: ResourceKind) => {
+    if (url !== undefined) result.entries.push({ url, as })
   }
   const lowerHtml = html.toLowerCase()
   result.headEnd = findHeadEnd(lowerHtml)
@@ -64,19 +53,19 @@ export function extractPageEntries(html: string, pageUrl: string): PageEntries {
       if (result.firstModuleScriptStart === -1) result.firstModuleScriptStart = tagStart
       const src = attributes.get('src')
       if (src !== undefined) {
-        add(resolveRequestUrl(src, pageUrl), 'script', tagStart, 'module-script')
+        add(resolveRequestUrl(src, pageUrl), 'script')
       } else {
         for (const specifier of inlineModuleImports(content)) {
-          add(resolveRequestUrl(specifier, pageUrl), 'script', tagStart, 'inline-module-import')
+          add(resolveRequestUrl(specifier, pageUrl), 'script')
         }
       }
     } else if (tagName === 'link') {
       const rel = new Set((attributes.get('rel') ?? '').toLowerCase().split(/\s+/).filter(Boolean))
       const href = attributes.get('href')
       if (href === undefined) continue
-      if (rel.has('modulepreload')) add(resolveRequestUrl(href, pageUrl), 'script', tagStart, 'modulepreload')
+      if (rel.has('modulepreload')) add(resolveRequestUrl(href, pageUrl), 'script')
       else if (rel.has('stylesheet') && !rel.has('alternate') && !attributes.has('disabled')) {
-        add(resolveRequestUrl(href, pageUrl), 'style', tagStart, 'stylesheet')
+        add(resolveRequestUrl(href, pageUrl), 'style')
       }
     }
   }

@@ -27,8 +27,8 @@ export class ConnectionPushState {
     this.pushed.set(key, version)
   }
 
-  /** Forgets a push the client did not take (reset stream), so a later page may push it again. */
-  forget(key: string, version: string): void {
+  /** Counts a push the client reset (or that failed) and forgets it, so a later page may push it again. */
+  recordReset(key: string, version: string): void {
     if (this.pushed.get(key) === version) this.pushed.delete(key)
     this.resets++
   }

@@ -1,8 +1,8 @@
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2'
-import type { ServedResource } from '../graph/served-graph.js'
+import type { ServedResource } from '../graph/served-resource.js'
 import type { Debug } from '../debug.js'
 import type { ConnectionPushState } from './connection-push-state.js'
-import { requestHeadersFor } from '../render/request-headers.js'
+import { requestHeadersFor } from '../render/resource-request.js'
 
 /** Limits for one page's pushes. */
 export interface PushBudget {
@@ -26,29 +26,6 @@ export interface PushStats {
   failed: number
   /** True when pushing stopped early: the connection or the page's stream went away, or the client stalled. */
   interrupted: boolean
-}
-
-/** The budget left for a page after an earlier round of its pushes. */
-export function remainingBudget(budget: PushBudget, spent: PushStats | undefined): PushBudget {
-  if (!spent) return budget
-  return { maxPushes: budget.maxPushes - spent.pushed, maxPushBytes: budget.maxPushBytes - spent.bytes }
-}
-
-/**
- * One page's stats from two rounds over the same connection: the early round (the closure the
- * page had at its last load) and the late one (the final HTML's), which finds the early pushes
- * already done.
- */
-export function mergePushStats(early: PushStats, late: PushStats): PushStats {
-  return {
-    pushed: early.pushed + late.pushed,
-    bytes: early.bytes + late.bytes,
-    alreadyPushed: Math.max(0, late.alreadyPushed - early.pushed),
-    overBudget: late.overBudget,
-    notOk: late.notOk,
-    failed: early.failed + late.failed,
-    interrupted: early.interrupted || late.interrupted,
-  }
 }
 
 /** Most push streams kept open at once: below the reserved-stream limit of nghttp2 clients (200). */
@@ -139,7 +116,7 @@ export function pushResources(
       inFlight--
       if (!completed) {
         stats.failed++
-        state.forget(resource.key, resource.version)
+        state.recordReset(resource.key, resource.version)
       }
       if (!settled) {
         armStallTimer()

@@ -89,6 +89,17 @@ export class CapturedResponse extends Writable {
   }
 }
 
+/** The first value of a header, or undefined. */
+export function headerString(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** True for a response served as JavaScript (what es-module-lexer reads and modulepreload fetches). */
+export function isJavaScript(response: RenderedResponse): boolean {
+  const type = headerString(response.headers['content-type']) ?? ''
+  return /\b(?:java|ecma)script\b/i.test(type)
+}
+
 function normalizeHeaderValue(value: HeaderValue): string | string[] {
   return typeof value === 'number' ? String(value) : typeof value === 'string' ? value : [...value]
 }

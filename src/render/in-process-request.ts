@@ -12,9 +12,6 @@ export function isInProcessRequest(req: object): boolean {
   return syntheticRequests.has(req)
 }
 
-/** Thrown when a rendered request did not finish in time. */
-export class RenderTimeoutError extends Error {}
-
 /**
  * Runs a GET for `url` through Vite's own middleware stack in this process and captures the
  * response. Because it is the same code path as a browser's GET, status, headers and body are
@@ -30,7 +27,7 @@ export function renderInProcess(
   const res = new CapturedResponse()
   return new Promise<RenderedResponse>((resolve, reject) => {
     const timer = setTimeout(() => {
-      reject(new RenderTimeoutError(`no response for ${url} within ${timeoutMs} ms`))
+      reject(new Error(`no response for ${url} within ${timeoutMs} ms`))
     }, timeoutMs)
     timer.unref()
     res.once('finish', () => {

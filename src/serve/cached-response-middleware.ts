@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Connect } from 'vite'
-import { resourceKey, type ServedGraph } from './graph/served-graph.js'
-import type { RenderedResponse } from './render/captured-response.js'
-import { isInProcessRequest } from './render/in-process-request.js'
-import { resourceKindRequested } from './render/request-headers.js'
+import type { ServedGraph } from '../graph/served-graph.js'
+import { resourceKey } from '../graph/served-resource.js'
+import type { RenderedResponse } from '../render/captured-response.js'
+import { isInProcessRequest } from '../render/in-process-request.js'
+import { resourceKindRequested } from '../render/resource-request.js'
 
 /** The middleware function Vite serves transformed modules from; ours goes right before it. */
 const VITE_TRANSFORM_MIDDLEWARE = 'viteTransformMiddleware'
@@ -41,7 +42,7 @@ export function createCachedResponseMiddleware(
   const headersViteSets = new Set([...VITE_SEND_HEADERS, ...Object.keys(serverHeaders ?? {}).map(lower)])
   return function http2PushCachedResponseMiddleware(req, res, next) {
     const key = cacheKeyFor(req)
-    const resource = key === undefined ? undefined : graph.peek(key)
+    const resource = key === undefined ? undefined : graph.currentOrDrop(key)
     if (!resource || resource.response.status !== 200 || res.headersSent || isWrapped(res)) return next()
     onServed()
     sendCached(res, resource.response, headersViteSets)

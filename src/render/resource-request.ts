@@ -1,5 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { ResourceKind } from '../html/page-entries.js'
+
+/** How the browser requests a resource: as a module script, or as a stylesheet (`Accept: text/css`). */
+export type ResourceKind = 'script' | 'style'
+
+/** One request the page makes: a URL and the way it is fetched. */
+export interface ResourceRequest {
+  url: string
+  as: ResourceKind
+}
 
 /**
  * The request headers that select the form Vite serves, as a browser sends them: CSS to a

@@ -1,16 +1,17 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { ResolvedConfig, ViteDevServer } from 'vite'
-import type { Debug } from './debug.js'
-import type { ServedGraph } from './graph/served-graph.js'
-import { extractPageEntries, type PageEntry } from './html/page-entries.js'
+import type { Debug } from '../debug.js'
+import type { DeliveryGuard, ServedGraph } from '../graph/served-graph.js'
+import { extractPageEntries } from '../html/page-entries.js'
+import type { ResourceRequest } from '../render/resource-request.js'
 
 /**
  * The app's HTML pages as request URLs (with `base`): `index.html` at the root and every `.html`
  * input of the build. These are the pages whose closures are worth computing before the first
  * request.
  */
-export async function findHtmlPages(config: ResolvedConfig): Promise<Array<{ file: string; url: string }>> {
+async function findHtmlPages(config: ResolvedConfig): Promise<Array<{ file: string; url: string }>> {
   const buildOptions = config.build as { rollupOptions?: { input?: unknown }; rolldownOptions?: { input?: unknown } }
   const input = buildOptions.rolldownOptions?.input ?? buildOptions.rollupOptions?.input
   const candidates = [
@@ -31,9 +32,12 @@ export async function findHtmlPages(config: ResolvedConfig): Promise<Array<{ fil
   return pages
 }
 
-/** Runs a page through Vite's `transformIndexHtml` as a request for it would, returning the final HTML. */
-export async function transformPage(server: ViteDevServer, page: { file: string; url: string }): Promise<string> {
-  const source = await fs.readFile(page.file, 'utf8')
+/** Runs a page's source through Vite's `transformIndexHtml` as a request for it would, returning the final HTML. */
+async function transformPage(
+  server: ViteDevServer,
+  page: { file: string; url: string },
+  source: string,
+): Promise<string> {
   const urlForVite = page.url.endsWith('/') ? `${page.url}index.html` : page.url
   return server.transformIndexHtml(urlForVite.slice(server.config.base.length - 1), source, page.url)
 }
@@ -62,16 +66,29 @@ async function isFile(file: string): Promise<boolean> {
 export async function warmPageClosures(
   server: ViteDevServer,
   graph: ServedGraph,
-  options: { dynamicImports: boolean; onPage: (pageUrl: string, entries: PageEntry[]) => void; debug: Debug },
+  options: {
+    dynamicImports: boolean
+    guard: DeliveryGuard
+    onPage: (pageUrl: string, entries: readonly ResourceRequest[]) => void
+    debug: Debug
+  },
 ): Promise<void> {
   const started = performance.now()
   let modules = 0
   for (const page of await findHtmlPages(server.config)) {
     try {
-      const html = await transformPage(server, page)
+      // Vite's HTML transform pre-transforms what the page links: never make it touch a denied
+      // file (Vite 8.4.0 serves a file from then on, whatever server.fs says).
+      const source = await fs.readFile(page.file, 'utf8')
+      const denied = extractPageEntries(source, page.url).entries.filter(({ url }) => !options.guard.allowsUrl(url))
+      if (denied.length > 0) {
+        options.debug?.(`no warm-up for ${page.url}: it links ${denied.length} URL(s) server.fs denies`)
+        continue
+      }
+      const html = await transformPage(server, page, source)
       const { entries } = extractPageEntries(html, page.url)
       options.onPage(page.url, entries)
-      modules += (await graph.closure(entries, options.dynamicImports)).length
+      modules += (await graph.closure(entries, options.dynamicImports)).resources.length
     } catch (error) {
       options.debug?.(`warm-up of ${page.url} failed: ${(error as Error).message}`)
     }
