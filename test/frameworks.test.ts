@@ -35,6 +35,10 @@ const selected = (process.env.FRAMEWORKS ?? Object.keys(FRAMEWORKS).join(','))
   .map((name) => name.trim())
   .filter(Boolean) as FrameworkName[]
 
+/** Some frameworks render the whole page before the first byte for bots (React Router's default for no user agent). */
+const BROWSER_USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36'
+
 const hasBrowser = requireBrowserOrSkip()
 const hasNghttp = requireNghttpOrSkip()
 
@@ -109,7 +113,7 @@ function watchPage(page: Page, origin: string) {
     else if (type === 'document') documents.push(url.pathname)
   })
   page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text())
+    if (message.type() === 'error') errors.push(`${message.text()} (${message.location().url})`)
   })
   page.on('pageerror', (error) => errors.push(error.message))
   return { requested, documents, errors }
@@ -147,7 +151,12 @@ async function timeHtml(origin: string, route: string): Promise<{ firstByteMs: n
   session.on('error', () => {})
   try {
     const started = performance.now()
-    const stream = session.request({ ':path': route, accept: 'text/html', 'sec-fetch-dest': 'document' })
+    const stream = session.request({
+      ':path': route,
+      accept: 'text/html',
+      'sec-fetch-dest': 'document',
+      'user-agent': BROWSER_USER_AGENT,
+    })
     let firstByteMs = -1
     const chunks: Buffer[] = []
     await new Promise<void>((resolve, reject) => {
@@ -237,7 +246,7 @@ describe.skipIf(!hasBrowser || !hasNghttp)('frameworks', () => {
         await page.waitForFunction(() => document.querySelector('#title')?.textContent?.includes('About'), undefined, {
           timeout: LOAD_TIMEOUT,
         })
-        expect(new URL(page.url()).pathname).toBe(other)
+        expect(new URL(page.url()).pathname.replace(/\.html$/, '')).toBe(other)
         expect(watched.documents.length, 'a client-side navigation loads no new document').toBe(documentsBefore)
         expect(watched.errors).toEqual([])
       } finally {
@@ -302,9 +311,10 @@ describe.skipIf(!hasBrowser || !hasNghttp)('frameworks', () => {
         const edited = spec.hmr.edit(original)
         expect(edited).not.toBe(original)
         fs.writeFileSync(file, edited)
-        await page.waitForFunction(() => document.querySelector('#c0')?.textContent === 'edited', undefined, {
-          timeout: LOAD_TIMEOUT,
-        })
+        // Polled from outside: a framework may answer the edit with a full reload (Astro does for .astro files).
+        await expect
+          .poll(() => page.textContent('#c0', { timeout: 1000 }).catch(() => undefined), { timeout: LOAD_TIMEOUT })
+          .toBe('edited')
         expect(watched.errors).toEqual([])
       } finally {
         fs.writeFileSync(file, original)
