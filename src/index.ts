@@ -7,6 +7,8 @@ import { createViteFreshnessOracle } from './graph/vite-freshness.js'
 import { createFsGuard } from './guard/fs-guard.js'
 import { PLUGIN_NAME, resolveOptions, type Http2PushOptions } from './options.js'
 import { KnownPages } from './page/known-pages.js'
+import { LearnedClosure } from './page/learned-closure.js'
+import { createLearningMiddleware } from './page/learning-middleware.js'
 import { createPageMiddleware } from './page/page-middleware.js'
 import { warmPageClosures } from './page/warmup.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
@@ -29,6 +31,8 @@ export interface Http2PushApi {
   readonly cachedResponseCount: number
   /** Number of module and stylesheet GETs answered from that cache instead of by Vite's transform middleware. */
   readonly cachedResponsesServed: number
+  /** Number of URLs learned from what page loads requested, over all pages. */
+  readonly learnedUrlCount: number
 }
 
 /**
@@ -38,6 +42,7 @@ export interface Http2PushApi {
 export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   const resolved = resolveOptions(options)
   const connections = new ConnectionPushRegistry()
+  const learned = new LearnedClosure()
   let config: ResolvedConfig
   let graph: ServedGraph | undefined
   let cachedResponsesServed = 0
@@ -79,8 +84,10 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       )
       graph = served
       const knownPages = new KnownPages()
+      if (resolved.mode !== 'off') server.middlewares.use(createLearningMiddleware(learned))
       server.middlewares.use(
         createPageMiddleware({
+          learned,
           graph: served,
           connections,
           options: resolved,
@@ -126,6 +133,9 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       },
       get cachedResponsesServed() {
         return cachedResponsesServed
+      },
+      get learnedUrlCount() {
+        return learned.urlCount
       },
     },
   }
