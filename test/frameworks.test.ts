@@ -280,7 +280,10 @@ describe.skipIf(!hasBrowser || !hasNghttp)('frameworks', () => {
           const waves = notPushed.length > 0 ? Math.max(1, load.requestWaves) : load.requestWaves
           const nghttp = await nghttpPushes(app.origin, route)
           notes.push(`push client ${route}: ${pushed.size} pushed, ${waves} waves; nghttp ${nghttp} PUSH_PROMISE`)
-          if (waves !== 0) failures.push(`${route}: ${waves} request waves; not pushed e.g. ${notPushed.slice(0, 5).join(', ')}`)
+          if (waves !== 0)
+            failures.push(
+              `${route}: ${waves} request waves; not pushed e.g. ${[...notPushed, ...load.requested].slice(0, 5).join(', ')}`,
+            )
           if (nghttp === 0) failures.push(`${route}: nghttp received no PUSH_PROMISE`)
         } finally {
           await client.close()
@@ -312,9 +315,14 @@ describe.skipIf(!hasBrowser || !hasNghttp)('frameworks', () => {
         expect(edited).not.toBe(original)
         fs.writeFileSync(file, edited)
         // Polled from outside: a framework may answer the edit with a full reload (Astro does for .astro files).
-        await expect
-          .poll(() => page.textContent('#c0', { timeout: 1000 }).catch(() => undefined), { timeout: LOAD_TIMEOUT })
-          .toBe('edited')
+        try {
+          await expect
+            .poll(() => page.textContent('#c0', { timeout: 1000 }).catch(() => undefined), { timeout: LOAD_TIMEOUT })
+            .toBe('edited')
+        } catch (error) {
+          const said = app.output().split('\n').slice(-15).join('\n')
+          throw new Error(`#c0 did not update after editing ${spec.hmr.file}; the dev server said:\n${said}`, { cause: error })
+        }
         expect(watched.errors).toEqual([])
       } finally {
         fs.writeFileSync(file, original)

@@ -4,7 +4,7 @@ import { sendEarlyHints } from '../deliver/early-hints.js'
 import { addPreloadLinks } from '../deliver/preload-links.js'
 import { startPagePush } from '../deliver/push.js'
 import type { ServedGraph } from '../graph/served-graph.js'
-import { resourceKey, type ServedResource } from '../graph/served-resource.js'
+import { forEachImport, resourceKey } from '../graph/served-resource.js'
 import { extractPageEntries } from '../html/page-entries.js'
 import { PLUGIN_NAME, type ResolvedOptions } from '../options.js'
 import type { PushStats } from '../push/push-resources.js'
@@ -100,7 +100,7 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         let pushing: Promise<PushStats> | undefined
         planned = finalPlan(graph, entries, known, options.dynamicImports).then((plan) => {
           const closureMs = performance.now() - preparing
-          const learnedOnly = onlyThroughLearned(plan, pageEntries, graph, options.dynamicImports)
+          const learnedOnly = onlyThroughLearned(plan, pageEntries, options.dynamicImports)
           forgetMissing(plan, learnedEntries)
           if (learnedEntries.length > 0) planParts.push(`${learnedOnly} learned`)
           const denied = describeDenied(plan.closure.denied)
@@ -173,18 +173,19 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-/** Modules of the plan's closure that only the learned entries bring in (the cache holds all of it by now). */
-function onlyThroughLearned(
-  plan: FinalPagePlan,
-  pageEntries: readonly ResourceRequest[],
-  graph: ServedGraph,
-  dynamicImports: boolean,
-): number {
-  if (plan.entries.length === pageEntries.length) return 0
-  const base = graph.cachedClosure(pageEntries, dynamicImports)
-  if (!base) return 0
-  const inBase = new Set(base.resources.map((resource) => resource.key))
-  return plan.closure.resources.filter((resource: ServedResource) => !inBase.has(resource.key)).length
+/** Resources of the plan's closure that only the learned entries bring in (not reached from the page's own entries). */
+function onlyThroughLearned(plan: FinalPagePlan, pageEntries: readonly ResourceRequest[], dynamicImports: boolean): number {
+  const byKey = new Map(plan.closure.resources.map((resource) => [resource.key, resource]))
+  const reached = new Set<string>()
+  const visit = (request: ResourceRequest) => {
+    const key = resourceKey(request)
+    if (reached.has(key)) return
+    reached.add(key)
+    const resource = byKey.get(key)
+    if (resource) forEachImport(resource, dynamicImports, visit)
+  }
+  for (const entry of pageEntries) visit(entry)
+  return plan.closure.resources.filter((resource) => !reached.has(resource.key)).length
 }
 
 /** `first`, then what `more` adds (by URL and kind), in order. */

@@ -161,10 +161,15 @@ export async function startFrameworkApp(
 ): Promise<FrameworkApp> {
   const port = await freePort()
   const chunks: string[] = []
+  // The dev server as a developer runs it: not in vitest's environment (VITEST, NODE_ENV=test
+  // turn off parts of some frameworks' dev servers, Astro's file watching among them).
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^(VITEST|VITE_|TEST$|NODE_ENV$)/.test(key)),
+  )
   const child: ChildProcess = spawn(process.execPath, [...spec.cli, '--port', String(port), '--strictPort'], {
     cwd: dir,
     env: {
-      ...process.env,
+      ...inherited,
       NO_COLOR: '1',
       FORCE_COLOR: '0',
       BROWSER: 'none',

@@ -3,7 +3,6 @@ import http2Push from 'vite-plugin-http2-push'
 
 export default defineConfig({
   title: 'h2push fixture',
-  head: [['link', { rel: 'icon', href: 'data:,' }]],
   themeConfig: { nav: [{ text: 'Home', link: '/' }, { text: 'About', link: '/about' }] },
   vite: { plugins: [http2Push()] },
 })
