@@ -10,13 +10,13 @@ import fs from 'node:fs'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { serveRequests } from './lib/child.mjs'
+import { DOCUMENT_REQUEST } from '../test/support/browser-headers.mjs'
 import { importSupport } from './lib/support.mjs'
 
 const { TestClient } = await importSupport('http2-clients')
 
 const STREAM_WINDOW = 6 * 1024 * 1024
 const CONNECTION_WINDOW = 15 * 1024 * 1024
-const DOCUMENT_HEADERS = { accept: 'text/html', 'sec-fetch-dest': 'document' }
 
 function newClient(origin, enablePush) {
   const client = new TestClient(origin, {
@@ -64,7 +64,9 @@ serveRequests({
       )
       const ms = performance.now() - started
       const cpu = process.cpuUsage(cpuBefore)
-      const notOk = [...load.closure].filter(([, response]) => response.status !== 200).map(([key, r]) => `${key} ${r.status}`)
+      const notOk = [...load.closure]
+        .filter(([, response]) => response.status !== 200)
+        .map(([key, r]) => `${key} ${r.status}`)
       return {
         ok: notOk.length === 0,
         error: notOk.length ? `not 200: ${notOk.slice(0, 5).join(', ')}` : undefined,
@@ -92,17 +94,23 @@ serveRequests({
     try {
       await refusing.ready()
       const load = await refusing.loadPage(path)
-      const htmlPreload = await refusing.get(path, DOCUMENT_HEADERS)
+      const htmlPreload = await refusing.get(path, DOCUMENT_REQUEST)
       await accepting.ready()
-      const htmlPush = await accepting.get(path, DOCUMENT_HEADERS)
+      const htmlPush = await accepting.get(path, DOCUMENT_REQUEST)
       const resources = [...load.closure].map(([key, response]) => ({
         key,
         path: key.startsWith('style:') ? key.slice('style:'.length) : key,
         as: key.startsWith('style:') ? 'style' : 'script',
         ...encode(response),
       }))
-      fs.writeFileSync(file, JSON.stringify({ page: path, origin, htmlPreload: encode(htmlPreload), htmlPush: encode(htmlPush), resources }))
-      return { resources: resources.length, bytes: resources.reduce((sum, r) => sum + Buffer.byteLength(r.body, 'base64'), 0) }
+      fs.writeFileSync(
+        file,
+        JSON.stringify({ page: path, origin, htmlPreload: encode(htmlPreload), htmlPush: encode(htmlPush), resources }),
+      )
+      return {
+        resources: resources.length,
+        bytes: resources.reduce((sum, r) => sum + Buffer.byteLength(r.body, 'base64'), 0),
+      }
     } finally {
       refusing.session.destroy()
       accepting.session.destroy()
@@ -122,7 +130,9 @@ serveRequests({
 
   async release() {
     const clients = held.splice(0)
-    await Promise.all(clients.map((client) => withTimeout(client.close(), 5000, 'close').catch(() => client.session.destroy())))
+    await Promise.all(
+      clients.map((client) => withTimeout(client.close(), 5000, 'close').catch(() => client.session.destroy())),
+    )
     return { released: clients.length }
   },
 

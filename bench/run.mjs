@@ -54,24 +54,45 @@ const options = {
   fanout: Number(argv.fanout ?? 3),
   runs: Number(argv.runs ?? (quick ? 1 : 5)),
   latencies: (argv.latency ?? (quick ? '0' : '0,20,100')).split(',').map(Number),
-  apps: (argv.apps ?? (quick ? 'generated' : 'generated,lodash,playground')).split(',').map((s) => s.trim()).filter(Boolean),
+  apps: (argv.apps ?? (quick ? 'generated' : 'generated,lodash,playground'))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
   pauseMs: Number(argv.pause ?? 1000),
   loadTimeoutMs: quick ? 60_000 : 180_000,
   name: argv.name ?? (quick ? 'quick' : 'latest'),
 }
 if (!/^[\w.-]+$/.test(options.name)) fail('--name takes a file name stem, e.g. --name playground-20ms')
-for (const [name, value] of Object.entries({ modules: options.modules, depth: options.depth, fanout: options.fanout, runs: options.runs })) {
+for (const [name, value] of Object.entries({
+  modules: options.modules,
+  depth: options.depth,
+  fanout: options.fanout,
+  runs: options.runs,
+})) {
   if (!Number.isInteger(value) || value < 1) fail(`--${name} must be a positive integer`)
 }
-if (options.latencies.some((v) => !Number.isFinite(v) || v < 0)) fail('--latency takes round-trip times in ms, e.g. 0,20,100')
+if (options.latencies.some((v) => !Number.isFinite(v) || v < 0))
+  fail('--latency takes round-trip times in ms, e.g. 0,20,100')
 
 /** The measured columns. Every one has its own server process (own cold start, own CPU account). */
 const COLUMNS = [
   { id: 'chromium/vite-h1', client: 'chromium', server: 'vite-h1', config: 1, label: 'Vite dev, HTTP/1.1' },
   { id: 'chromium/vite-h2', client: 'chromium', server: 'vite-h2', config: 2, label: 'Vite dev, HTTP/2' },
   { id: 'chromium/plugin', client: 'chromium', server: 'plugin', config: 3, label: 'plugin, modulepreload' },
-  { id: 'chromium/preview', client: 'chromium', server: 'preview', config: 5, label: 'production bundle (vite preview, HTTP/2)' },
-  { id: 'chromium/floor', client: 'chromium', server: 'floor', config: 6, label: 'floor: in-memory replay, modulepreload' },
+  {
+    id: 'chromium/preview',
+    client: 'chromium',
+    server: 'preview',
+    config: 5,
+    label: 'production bundle (vite preview, HTTP/2)',
+  },
+  {
+    id: 'chromium/floor',
+    client: 'chromium',
+    server: 'floor',
+    config: 6,
+    label: 'floor: in-memory replay, modulepreload',
+  },
   { id: 'push/vite-h2', client: 'push', server: 'vite-h2', config: 2, label: 'Vite dev, HTTP/2 (requests in waves)' },
   { id: 'push/plugin', client: 'push', server: 'plugin', config: 4, label: 'plugin, push' },
   { id: 'push/floor', client: 'push', server: 'floor', config: 6, label: 'floor: in-memory replay, push' },
@@ -98,9 +119,31 @@ async function ensureCertificate() {
     await loadOrCreateCertificate(CERT_DIR)
   } catch {
     fs.mkdirSync(CERT_DIR, { recursive: true })
-    const result = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', path.join(CERT_DIR, 'key.pem'), '-out', path.join(CERT_DIR, 'cert.pem')], { stdio: 'ignore' })
-    if (result.status !== 0) fail('could not create a certificate (neither dist/tls nor openssl worked); run `npm run build` first')
+    const result = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '30',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        path.join(CERT_DIR, 'key.pem'),
+        '-out',
+        path.join(CERT_DIR, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    )
+    if (result.status !== 0)
+      fail('could not create a certificate (neither dist/tls nor openssl worked); run `npm run build` first')
   }
 }
 
@@ -117,7 +160,12 @@ function serverOptions(app, kind, link) {
     publicHost: link.publicHost,
     certDir: CERT_DIR,
     // dev configurations with the same Vite config share a dependency-optimizer cache (primed before timing)
-    cacheDir: path.join(CACHE, 'vite-cache', key, kind === 'plugin' ? 'plugin' : kind === 'preview' || kind === 'build' ? 'build' : 'vite'),
+    cacheDir: path.join(
+      CACHE,
+      'vite-cache',
+      key,
+      kind === 'plugin' ? 'plugin' : kind === 'preview' || kind === 'build' ? 'build' : 'vite',
+    ),
     outDir: path.join(CACHE, 'builds', key),
     input: app.input,
     optimizeDeps: app.optimizeDeps,
@@ -135,7 +183,10 @@ function startServer(app, kind, link, tag) {
 }
 
 function startPushClient(link, tag) {
-  return startChild(path.join(BENCH, 'client.mjs'), [], { netns: link.clientNs, logFile: path.join(LOGS, `push-client-${tag}.log`) })
+  return startChild(path.join(BENCH, 'client.mjs'), [], {
+    netns: link.clientNs,
+    logFile: path.join(LOGS, `push-client-${tag}.log`),
+  })
 }
 
 /** `vite build` of each app (once per benchmark run) and, at loopback, a primed optimizer cache and the floor's recording. */
@@ -144,20 +195,32 @@ async function prepare(app) {
   say(`  ${app.name}: vite build`)
   const build = await startServer(app, 'build', local, 'build')
   await build.exited
-  if (!fs.existsSync(path.join(serverOptions(app, 'build', local).outDir, 'index.html'))) throw new Error(`vite build of ${app.name} wrote no index.html; see ${build.logFile}`)
+  if (!fs.existsSync(path.join(serverOptions(app, 'build', local).outDir, 'index.html')))
+    throw new Error(`vite build of ${app.name} wrote no index.html; see ${build.logFile}`)
   const client = await startPushClient(local, `prepare-${app.name}`)
   try {
     for (const kind of ['vite-h2', 'plugin']) {
       say(`  ${app.name}: priming the dependency optimizer cache (${kind})`)
       const server = await startServer(app, kind, local, `prime-${kind}`)
       try {
-        const load = await client.request('load', { origin: server.info.url, path: app.page, push: false, timeoutMs: 120_000 })
+        const load = await client.request('load', {
+          origin: server.info.url,
+          path: app.page,
+          push: false,
+          timeoutMs: 120_000,
+        })
         if (!load.ok) throw new Error(`priming ${kind} failed: ${load.error}`)
         await sleep(1500)
         if (kind === 'plugin') {
           fs.mkdirSync(path.join(CACHE, 'recordings'), { recursive: true })
-          const recorded = await client.request('record', { origin: server.info.url, path: app.page, file: serverOptions(app, 'floor', local).recording })
-          say(`  ${app.name}: recorded ${recorded.resources} responses (${(recorded.bytes / 1024 / 1024).toFixed(1)} MB) for the floor`)
+          const recorded = await client.request('record', {
+            origin: server.info.url,
+            path: app.page,
+            file: serverOptions(app, 'floor', local).recording,
+          })
+          say(
+            `  ${app.name}: recorded ${recorded.resources} responses (${(recorded.bytes / 1024 / 1024).toFixed(1)} MB) for the floor`,
+          )
         }
       } finally {
         await server.close()
@@ -192,9 +255,16 @@ async function runBlock({ app, link, browser, pushClient, results, figures }) {
         const before = await server.request('stats')
         let result
         if (column.client === 'chromium') {
-          result = await browser.load(`${origin}${app.page}`, { timeoutMs: options.loadTimeoutMs }).catch((error) => ({ ok: false, error: error.message }))
+          result = await browser
+            .load(`${origin}${app.page}`, { timeoutMs: options.loadTimeoutMs })
+            .catch((error) => ({ ok: false, error: error.message }))
         } else {
-          result = await pushClient.request('load', { origin, path: app.page, push: true, timeoutMs: options.loadTimeoutMs }, options.loadTimeoutMs + 30_000)
+          result = await pushClient
+            .request(
+              'load',
+              { origin, path: app.page, push: true, timeoutMs: options.loadTimeoutMs },
+              options.loadTimeoutMs + 30_000,
+            )
             .catch((error) => ({ ok: false, error: error.message }))
         }
         await sleep(options.pauseMs)
@@ -216,8 +286,13 @@ async function runBlock({ app, link, browser, pushClient, results, figures }) {
         }
         results.push(record)
         if (result.reloads > 0) say(`  (the page reloaded itself ${result.reloads}×: timed from the first navigation)`)
-        const extra = column.client === 'push' ? ` waves ${result.waves ?? '?'} pushed ${result.fromPush ?? '?'} requested ${result.requested ?? '?'}` : ` requests ${result.resources ?? '?'}`
-        say(`  ${run === 0 ? 'cold' : `run ${run}`} ${column.id.padEnd(18)} ${result.ok ? fmt(result.ms).padStart(9) : `FAILED: ${result.error}`}  server CPU ${fmt(record.serverCpuMs)}${result.browserCpuMs !== undefined ? `, browser CPU ${fmt(result.browserCpuMs)}` : ''}${extra}${plugin.pages[0] ? `  | ${plugin.pages[0].line.replace(/^.*\] /, '')}` : ''}`)
+        const extra =
+          column.client === 'push'
+            ? ` waves ${result.waves ?? '?'} pushed ${result.fromPush ?? '?'} requested ${result.requested ?? '?'}`
+            : ` requests ${result.resources ?? '?'}`
+        say(
+          `  ${run === 0 ? 'cold' : `run ${run}`} ${column.id.padEnd(18)} ${result.ok ? fmt(result.ms).padStart(9) : `FAILED: ${result.error}`}  server CPU ${fmt(record.serverCpuMs)}${result.browserCpuMs !== undefined ? `, browser CPU ${fmt(result.browserCpuMs)}` : ''}${extra}${plugin.pages[0] ? `  | ${plugin.pages[0].line.replace(/^.*\] /, '')}` : ''}`,
+        )
       }
     }
     if (link.rttMs === 0) figures.push(await memoryPerConnection(app, servers.get('push/plugin'), pushClient))
@@ -258,7 +333,9 @@ async function waitUntilIdle(servers, { timeoutMs = 90_000 } = {}) {
     result.set(id, { cpuMs, warmup: warm ? { responses: Number(warm[1]), ms: Number(warm[2]) } : undefined })
   }
   const plugin = result.get('chromium/plugin')
-  say(`  servers idle after ${((Date.now() - started) / 1000).toFixed(1)} s; start-up CPU: Vite h2 ${fmt(result.get('chromium/vite-h2')?.cpuMs)}, plugin ${fmt(plugin?.cpuMs)}${plugin?.warmup ? ` (warmed ${plugin.warmup.responses} responses in ${plugin.warmup.ms} ms)` : ''}`)
+  say(
+    `  servers idle after ${((Date.now() - started) / 1000).toFixed(1)} s; start-up CPU: Vite h2 ${fmt(result.get('chromium/vite-h2')?.cpuMs)}, plugin ${fmt(plugin?.cpuMs)}${plugin?.warmup ? ` (warmed ${plugin.warmup.responses} responses in ${plugin.warmup.ms} ms)` : ''}`,
+  )
   return result
 }
 
@@ -280,26 +357,40 @@ async function memoryPerConnection(app, { server, origin }, pushClient) {
     heapBase: used(base),
     apiHolding: holding.api,
     apiReleased: released.api,
-    rememberedPerConnection: holding.api ? holding.api.rememberedPushCount / Math.max(1, holding.api.connectionCount) : undefined,
+    rememberedPerConnection: holding.api
+      ? holding.api.rememberedPushCount / Math.max(1, holding.api.connectionCount)
+      : undefined,
   }
-  say(`  memory: ${(figure.bytesPerConnection / 1024).toFixed(0)} kB heap+external per connection; ${JSON.stringify(holding.api)} while holding ${HOLD_CONNECTIONS}, ${JSON.stringify(released.api)} after closing`)
+  say(
+    `  memory: ${(figure.bytesPerConnection / 1024).toFixed(0)} kB heap+external per connection; ${JSON.stringify(holding.api)} while holding ${HOLD_CONNECTIONS}, ${JSON.stringify(released.api)} after closing`,
+  )
   return figure
 }
 
 async function main() {
   if (argv['from-json']) {
     const saved = JSON.parse(fs.readFileSync(argv['from-json'], 'utf8'))
-    const { files } = writeReports({ meta: saved.meta, results: saved.runs, figures: saved.serverFigures, name: options.name, readme: argv.readme })
+    const { files } = writeReports({
+      meta: saved.meta,
+      results: saved.runs,
+      figures: saved.serverFigures,
+      name: options.name,
+      readme: argv.readme,
+    })
     say(`re-rendered ${files.map((f) => path.relative(REPO, f)).join(', ')}`)
     return
   }
   const started = Date.now()
-  if (!fs.existsSync(path.join(REPO, 'dist/index.js'))) fail('dist/ is missing: run `npm run build` (npm run bench does it)')
+  if (!fs.existsSync(path.join(REPO, 'dist/index.js')))
+    fail('dist/ is missing: run `npm run build` (npm run bench does it)')
   const { chromiumPath, chromiumAvailable, CHROMIUM_ARGS } = await importSupport('chromium')
-  if (!chromiumAvailable()) fail(`Chromium not found at ${chromiumPath()} (apt-get install chromium, or set CHROMIUM_PATH)`)
+  if (!chromiumAvailable())
+    fail(`Chromium not found at ${chromiumPath()} (apt-get install chromium, or set CHROMIUM_PATH)`)
   await ensureCertificate()
   const latencyNote = options.latencies.some((rtt) => rtt > 0) ? tunlinkUnavailable() : undefined
-  say(`bench: apps ${options.apps.join(', ')}; RTT ${options.latencies.join(', ')} ms; ${options.runs} warm runs + 1 cold; logs in ${path.relative(REPO, LOGS)}`)
+  say(
+    `bench: apps ${options.apps.join(', ')}; RTT ${options.latencies.join(', ')} ms; ${options.runs} warm runs + 1 cold; logs in ${path.relative(REPO, LOGS)}`,
+  )
   if (latencyNote) say(`bench: no tunlink (${latencyNote}); latency comes from a delaying TCP proxy`)
 
   const apps = []
@@ -321,9 +412,16 @@ async function main() {
     let browser
     let pushClient
     try {
-      browser = await Browser.launch({ chromiumPath: chromiumPath(), chromiumArgs: CHROMIUM_ARGS, netns: link.clientNs, logFile: path.join(LOGS, `chromium-${rttMs}ms.log`) })
+      browser = await Browser.launch({
+        chromiumPath: chromiumPath(),
+        chromiumArgs: CHROMIUM_ARGS,
+        netns: link.clientNs,
+        logFile: path.join(LOGS, `chromium-${rttMs}ms.log`),
+      })
       chromiumVersion = browser.version
-      await browser.load('data:text/html,<script>globalThis.__appLoadedAt=performance.now();document.documentElement.dataset.loaded="true"</script>')
+      await browser.load(
+        'data:text/html,<script>globalThis.__appLoadedAt=performance.now();document.documentElement.dataset.loaded="true"</script>',
+      )
       pushClient = await startPushClient(link, `${rttMs}ms`)
       for (const app of apps) await runBlock({ app, link, browser, pushClient, results, figures })
     } finally {
@@ -334,15 +432,24 @@ async function main() {
   }
 
   for (const link of links) {
-    link.measuredRttMs = link.measured.length ? Math.round(link.measured.sort((a, b) => a - b)[link.measured.length >> 1] * 10) / 10 : undefined
+    link.measuredRttMs = link.measured.length
+      ? Math.round(link.measured.sort((a, b) => a - b)[link.measured.length >> 1] * 10) / 10
+      : undefined
     delete link.measured
   }
   const git = (args) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' }).stdout?.trim()
   const meta = {
-    git: { commit: git(['rev-parse', '--short', 'HEAD']), srcChanged: Boolean(git(['status', '--porcelain', '--', 'src'])) },
+    git: {
+      commit: git(['rev-parse', '--short', 'HEAD']),
+      srcChanged: Boolean(git(['status', '--porcelain', '--', 'src'])),
+    },
     date: new Date().toISOString(),
     durationS: Math.round((Date.now() - started) / 1000),
-    machine: { ...describeMachine(), chromium: chromiumVersion, vite: JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules/vite/package.json'), 'utf8')).version },
+    machine: {
+      ...describeMachine(),
+      chromium: chromiumVersion,
+      vite: JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules/vite/package.json'), 'utf8')).version,
+    },
     options,
     apps: apps.map(({ name, label }) => ({ name, label })),
     columns: COLUMNS,
@@ -358,7 +465,13 @@ async function main() {
     for (const r of failed) say(`  ${r.app} @ ${r.rttMs} ms ${r.column} run ${r.run}: ${r.error}`)
     process.exitCode = 1
   }
-  const missing = COLUMNS.flatMap((c) => apps.flatMap((a) => options.latencies.filter((rtt) => !results.some((r) => r.ok && r.column === c.id && r.app === a.name && r.rttMs === rtt)).map((rtt) => `${a.name} @ ${rtt} ms ${c.id}`)))
+  const missing = COLUMNS.flatMap((c) =>
+    apps.flatMap((a) =>
+      options.latencies
+        .filter((rtt) => !results.some((r) => r.ok && r.column === c.id && r.app === a.name && r.rttMs === rtt))
+        .map((rtt) => `${a.name} @ ${rtt} ms ${c.id}`),
+    ),
+  )
   if (missing.length > 0) {
     say(`configurations that never loaded: ${missing.join('; ')}`)
     process.exitCode = 1

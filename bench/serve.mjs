@@ -10,6 +10,7 @@
 // kind 'build' runs `vite build` into outDir, reports ready and exits.
 import fs from 'node:fs'
 import path from 'node:path'
+import { stripVTControlCharacters } from 'node:util'
 import { serveRequests } from './lib/child.mjs'
 
 const options = JSON.parse(process.argv[2])
@@ -18,11 +19,18 @@ const lines = []
 function capturingLogger(createLogger) {
   const logger = createLogger('info', { allowClearScreen: false })
   const capture = (level) => (message) => {
-    const clean = String(message).replace(/\x1b\[[0-9;]*m/g, '')
+    const clean = stripVTControlCharacters(String(message))
     lines.push(clean)
     process.stdout.write(`[${level}] ${clean}\n`)
   }
-  return { ...logger, info: capture('info'), warn: capture('warn'), warnOnce: capture('warn'), error: capture('error'), clearScreen() {} }
+  return {
+    ...logger,
+    info: capture('info'),
+    warn: capture('warn'),
+    warnOnce: capture('warn'),
+    error: capture('error'),
+    clearScreen() {},
+  }
 }
 
 function readCert() {
@@ -49,7 +57,9 @@ function buildOptions() {
   return {
     outDir: options.outDir,
     emptyOutDir: true,
-    ...(options.input ? { rolldownOptions: { input: options.input.map((file) => path.join(options.root, file)) } } : {}),
+    ...(options.input
+      ? { rolldownOptions: { input: options.input.map((file) => path.join(options.root, file)) } }
+      : {}),
   }
 }
 
@@ -63,7 +73,12 @@ async function start() {
   if (kind === 'floor') {
     const { loadRecording, startFloorServer } = await import('./lib/floor.mjs')
     const { key, cert } = readCert()
-    const { server, stats } = await startFloorServer({ recording: loadRecording(options.recording), key, cert, host: options.host })
+    const { server, stats } = await startFloorServer({
+      recording: loadRecording(options.recording),
+      key,
+      cert,
+      host: options.host,
+    })
     floorStats = stats
     closeServer = () => new Promise((resolve) => server.close(() => resolve()))
     return `https://${options.publicHost}:${server.address().port}`
@@ -117,7 +132,12 @@ serveRequests({
     return {
       cpuMs: (cpu.user + cpu.system) / 1000,
       logs,
-      memory: { rss: memory.rss, heapUsed: memory.heapUsed, external: memory.external, arrayBuffers: memory.arrayBuffers },
+      memory: {
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+        external: memory.external,
+        arrayBuffers: memory.arrayBuffers,
+      },
       api: plugin?.api
         ? {
             connectionCount: plugin.api.connectionCount,

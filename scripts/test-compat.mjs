@@ -1,14 +1,16 @@
 #!/usr/bin/env node
-// Runs the integration suites against Vite 6, 7 and 8.
+// Runs the integration suites against pinned Vite 6.4.x, 7.3.x and 8.4.x, and against `vite@latest`
+// as resolved when this runs (what `npm install vite` gives users today; a failure there fails the run).
 //
-// For each major, installs `vite@<major>` into `<tmpdir>/vite-plugin-http2-push-compat/vite<major>`
+// For each lane, installs `vite@<lane>` into `<tmpdir>/vite-plugin-http2-push-compat/vite<lane>`
 // (outside the repo, so the repo's own node_modules stay as they are), then runs vitest with
 // VITE_COMPAT_DIR pointing there: vitest.config.ts aliases the tests' and the plugin's `vite`
 // imports to that install (vitest itself keeps the repo's Vite). es-module-lexer and
 // magic-string come from the repo. Prints a table version → pass/fail; exits 1 if any failed.
 //
-//   npm run test:compat            # Vite 6, 7 and 8
-//   npm run test:compat -- 6 7.1   # only these versions (any npm range: 7.1 → vite@7.1)
+//   npm run test:compat                # Vite 6.4.x, 7.3.x, 8.4.x and latest
+//   npm run test:compat -- 6 7.1       # only these versions (any npm range: 7.1 → vite@7.1)
+//   npm run test:compat -- latest      # only what `npm install vite` resolves to now
 //   VITE_COMPAT_SKIP_INSTALL=1 npm run test:compat   # reuse what is installed
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -18,14 +20,24 @@ import { fileURLToPath } from 'node:url'
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const base = path.join(os.tmpdir(), 'vite-plugin-http2-push-compat')
-const majors = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['6', '7', '8']
+// Pinned lanes: the newest patch of each minor (npm resolves `vite@8.4` to the highest 8.4.x).
+const lanes = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['6.4', '7.3', '8.4', 'latest']
 const suites = [
   'test/push.integration.test.ts',
   'test/cached-responses.test.ts',
   'test/setups.test.ts',
   'test/middleware-mode.test.ts',
+  'test/security.test.ts',
+  'test/vite-fs-hole.test.ts',
+  'test/vite-internals.test.ts',
+  'test/instant-reload.test.ts',
 ]
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+
+// A dist-tag lane (`latest`, `beta`, ...) takes whatever version the tag names; a version lane
+// (`8`, `8.4`, `8.4.0`) must install that version or a patch/minor below it.
+const isDistTag = (lane) => !/^\d/.test(lane)
+const laneAccepts = (lane, version) => isDistTag(lane) || version === lane || version.startsWith(`${lane}.`)
 
 function run(command, args, options = {}) {
   console.log(`\n$ ${command} ${args.join(' ')}`)
@@ -40,9 +52,9 @@ if (run(npm, ['run', 'build']) !== 0) {
 }
 
 const rows = []
-for (const major of majors) {
-  const dir = path.join(base, `vite${major}`)
-  const row = { major, version: '-', result: 'FAIL', tests: '-', failures: [] }
+for (const lane of lanes) {
+  const dir = path.join(base, `vite${lane}`)
+  const row = { lane, version: '-', result: 'FAIL', tests: '-', failures: [] }
   rows.push(row)
   fs.mkdirSync(dir, { recursive: true })
   const manifest = path.join(dir, 'package.json')
@@ -56,7 +68,7 @@ for (const major of majors) {
       '--no-fund',
       '--prefix',
       dir,
-      `vite@${major}`,
+      `vite@${lane}`,
     ])
     if (status !== 0) {
       row.result = 'FAIL (install)'
@@ -69,7 +81,7 @@ for (const major of majors) {
     continue
   }
   row.version = JSON.parse(fs.readFileSync(vitePackage, 'utf8')).version
-  if (row.version !== major && !row.version.startsWith(`${major}.`)) {
+  if (!laneAccepts(lane, row.version)) {
     row.result = `FAIL (installed ${row.version})`
     continue
   }
@@ -103,7 +115,7 @@ for (const major of majors) {
 }
 
 const header = ['vite', 'installed', 'result', 'tests']
-const table = [header, ...rows.map((row) => [`vite@${row.major}`, row.version, row.result, row.tests])]
+const table = [header, ...rows.map((row) => [`vite@${row.lane}`, row.version, row.result, row.tests])]
 const widths = header.map((_, column) => Math.max(...table.map((cells) => cells[column].length)))
 const line = (cells) => `| ${cells.map((cell, column) => cell.padEnd(widths[column])).join(' | ')} |`
 console.log(`\nVite compatibility (${suites.join(', ')})\n`)
@@ -111,6 +123,6 @@ console.log(line(header))
 console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`)
 for (const cells of table.slice(1)) console.log(line(cells))
 for (const row of rows) {
-  for (const failure of row.failures) console.log(`  vite@${row.major} failed: ${failure}`)
+  for (const failure of row.failures) console.log(`  vite@${row.lane} failed: ${failure}`)
 }
 process.exit(rows.every((row) => row.result === 'pass') ? 0 : 1)

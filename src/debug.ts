@@ -4,7 +4,7 @@ import { PLUGIN_NAME } from './options.js'
 export type Debug = ((message: string) => void) | undefined
 
 /** True when the DEBUG environment variable enables `name` (comma/space separated patterns, `*` wildcards, `-` negation). */
-export function isDebugEnabled(name: string, env: string | undefined = process.env.DEBUG): boolean {
+function isDebugEnabled(name: string, env: string | undefined = process.env.DEBUG): boolean {
   if (!env) return false
   let enabled = false
   for (const raw of env.split(/[\s,]+/)) {

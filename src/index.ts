@@ -1,4 +1,3 @@
-import path from 'node:path'
 import { version as viteVersion, type Plugin, type ResolvedConfig, type ViteDevServer } from 'vite'
 import { createDebug } from './debug.js'
 import { lexerReady } from './graph/lex-imports.js'
@@ -13,10 +12,13 @@ import { createPageMiddleware } from './page/page-middleware.js'
 import { warmPageClosures } from './page/warmup.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
 import { createViteRenderer } from './render/vite-renderer.js'
-import { createCachedResponseMiddleware, installBeforeViteTransform } from './serve/cached-response-middleware.js'
+import { createCachedResponseMiddleware } from './serve/cached-response-middleware.js'
+import { installBeforeViteTransform, installFirst } from './serve/middleware-stack.js'
+import { createVersionedRequestMiddleware, versionRequestOf } from './serve/versioned-request-middleware.js'
+import { cacheOffWarning, createCacheOffDetector } from './tls/cache-off-detector.js'
 import { proxyForcesHttp1 } from './vite-version.js'
 
-export type { DeliveryMode, Http2PushOptions } from './options.js'
+export type { CertificateSource, DeliveryMode, Http2PushOptions } from './options.js'
 
 /** Most bytes of rendered responses kept between page loads. */
 const MAX_CACHED_BYTES = 256 * 1024 * 1024
@@ -31,13 +33,15 @@ export interface Http2PushApi {
   readonly cachedResponseCount: number
   /** Number of module and stylesheet GETs answered from that cache instead of by Vite's transform middleware. */
   readonly cachedResponsesServed: number
+  /** Of those, requests to a versioned URL answered at their version, `immutable`. */
+  readonly immutableResponsesServed: number
   /** Number of URLs learned from what page loads requested, over all pages. */
   readonly learnedUrlCount: number
 }
 
 /**
- * Serves the Vite dev server over HTTP/2 (TLS, with a cached self-signed localhost certificate
- * unless `server.https` is set) and pushes each HTML page's whole static module closure.
+ * Serves the Vite dev server over HTTP/2 (TLS, with a cached localhost certificate signed by mkcert's
+ * or the plugin's local CA unless `server.https` is set) and pushes each HTML page's whole static module closure.
  */
 export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   const resolved = resolveOptions(options)
@@ -46,6 +50,9 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   let config: ResolvedConfig
   let graph: ServedGraph | undefined
   let cachedResponsesServed = 0
+  let immutableResponsesServed = 0
+  /** The command that makes the plugin's certificate trusted, while it is not. */
+  let trustFix: string | undefined
 
   return {
     name: PLUGIN_NAME,
@@ -61,14 +68,10 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         )
       }
       if (config.server.https || config.server.middlewareMode) return
-      const certDir = resolved.certDir
-        ? path.resolve(config.root, resolved.certDir)
-        : path.join(config.cacheDir, 'http2-push-cert')
-      const { loadOrCreateCertificate } = await import('./tls/certificate-cache.js')
-      const { key, cert } = await loadOrCreateCertificate(certDir, {
-        info: (message) => config.logger.info(`[${PLUGIN_NAME}] ${message}`),
-      })
-      config.server.https = { key, cert }
+      const { devCertificateFor } = await import('./tls/dev-certificate.js')
+      const certificate = await devCertificateFor(config, resolved)
+      config.server.https = { key: certificate.key, cert: certificate.cert }
+      trustFix = certificate.fix
     },
 
     async configureServer(server: ViteDevServer) {
@@ -109,15 +112,30 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         else warm()
       }
       if (resolved.mode === 'off') return undefined
-      // After Vite's internal middlewares are in place: answer module GETs from the cache.
+      // After Vite's internal middlewares are in place: answer module GETs from the cache, and
+      // take the version off versioned URLs before anything else sees them.
       return () => {
-        const handler = createCachedResponseMiddleware(
-          served,
-          server.config.server.headers,
-          () => cachedResponsesServed++,
+        const cacheOff = createCacheOffDetector((evidence) =>
+          config.logger.warn(`[${PLUGIN_NAME}] ${cacheOffWarning(evidence, trustFix)}`, { timestamp: true }),
         )
-        if (!installBeforeViteTransform(server.middlewares, handler))
-          debug?.('Vite transform middleware not found: module requests are not served from the cache')
+        const handler = createCachedResponseMiddleware(served, server.config.server.headers, (answer, req) => {
+          cachedResponsesServed++
+          if (answer !== 'immutable') return
+          immutableResponsesServed++
+          const versioned = versionRequestOf(req)
+          if (versioned) cacheOff.servedImmutable(versioned.url, req.headers)
+        })
+        if (!installBeforeViteTransform(server.middlewares, handler)) {
+          config.logger.warn(
+            `[${PLUGIN_NAME}] Vite ${viteVersion} has no middleware named viteTransformMiddleware: module requests ` +
+              `are left to Vite and versioned URLs are not answered immutable. Please report this with your Vite version.`,
+          )
+        }
+        if (resolved.importMap)
+          installFirst(
+            server.middlewares,
+            createVersionedRequestMiddleware((url, headers) => cacheOff.requested(url, headers)),
+          )
       }
     },
 
@@ -133,6 +151,9 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       },
       get cachedResponsesServed() {
         return cachedResponsesServed
+      },
+      get immutableResponsesServed() {
+        return immutableResponsesServed
       },
       get learnedUrlCount() {
         return learned.urlCount

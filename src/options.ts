@@ -6,6 +6,15 @@
  */
 export type DeliveryMode = 'auto' | 'push' | 'preload' | 'off'
 
+/**
+ * Who signs the dev server's localhost certificate (when `server.https` is not set):
+ * - `'auto'`: mkcert's CA when there is one (`$CAROOT` or mkcert's default folder), else the
+ *   plugin's own local CA;
+ * - `'local-ca'`: the plugin's own local CA, even when mkcert's exists;
+ * - `'self-signed'`: nobody; browsers warn, and Chromium then keeps nothing in its HTTP cache.
+ */
+export type CertificateSource = 'auto' | 'local-ca' | 'self-signed'
+
 /** Options of `vite-plugin-http2-push`. Every field is optional. */
 export interface Http2PushOptions {
   /**
@@ -14,17 +23,40 @@ export interface Http2PushOptions {
    */
   mode?: DeliveryMode
   /**
+   * For clients that get links (browsers, HTTP/1.1): add an import map that maps each module of
+   * the page's closure to a versioned URL, answered `Cache-Control: max-age=31536000, immutable`
+   * while that version is current, and point the page's own module scripts, modulepreload and
+   * stylesheet links at versioned URLs. A reload then costs no request for an unchanged module.
+   * Push clients are not affected.
+   * @default true
+   */
+  importMap?: boolean
+  /**
    * Also send a 103 Early Hints response listing the page's modules (for clients that get
    * preload links), from the closure cached at the previous load of that page.
    * @default false
    */
   earlyHints?: boolean
   /**
-   * Directory where the generated self-signed localhost certificate is cached.
+   * Directory where the generated localhost certificate (the leaf) is cached.
    * Relative paths resolve against Vite's `root`. Ignored when `server.https` is set.
    * @default `<cacheDir>/http2-push-cert` (usually `node_modules/.vite/http2-push-cert`)
    */
   certDir?: string
+  /**
+   * Who signs the localhost certificate: mkcert's CA if present, else the plugin's local CA
+   * (`'auto'`); always the local CA (`'local-ca'`); or nobody (`'self-signed'`).
+   * Ignored when `server.https` is set.
+   * @default 'auto'
+   */
+  certificate?: CertificateSource
+  /**
+   * Directory of the plugin's local CA, shared by all projects of the user. Relative paths resolve
+   * against Vite's `root`. `npx vite-plugin-http2-push trust --ca-dir <dir>` must name the same one.
+   * @default `$XDG_CACHE_HOME/vite-plugin-http2-push` or `~/.cache/vite-plugin-http2-push`
+   * (macOS: `~/Library/Caches/vite-plugin-http2-push`, Windows: `%LOCALAPPDATA%\\vite-plugin-http2-push`)
+   */
+  caDir?: string
   /**
    * Also push modules reached only through a dynamic `import('...')` with a string literal.
    * @default false
@@ -54,14 +86,17 @@ export interface Http2PushOptions {
 }
 
 export const DEFAULT_MAX_PUSHES = 5000
-export const DEFAULT_MAX_PUSH_BYTES = 100 * 1024 * 1024
+const DEFAULT_MAX_PUSH_BYTES = 100 * 1024 * 1024
 export const PLUGIN_NAME = 'vite-plugin-http2-push'
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedOptions {
   mode: DeliveryMode
+  importMap: boolean
   earlyHints: boolean
   certDir: string | undefined
+  certificate: CertificateSource
+  caDir: string | undefined
   dynamicImports: boolean
   maxPushes: number
   maxPushBytes: number
@@ -71,8 +106,11 @@ export interface ResolvedOptions {
 
 const KNOWN_OPTIONS = new Set([
   'mode',
+  'importMap',
   'earlyHints',
   'certDir',
+  'certificate',
+  'caDir',
   'dynamicImports',
   'maxPushes',
   'maxPushBytes',
@@ -93,8 +131,11 @@ export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): 
   }
   return {
     mode: optionalMode(options),
+    importMap: optionalBoolean(options, 'importMap', true),
     earlyHints: optionalBoolean(options, 'earlyHints', false),
     certDir: optionalString(options, 'certDir'),
+    certificate: optionalCertificate(options),
+    caDir: optionalString(options, 'caDir'),
     dynamicImports: optionalBoolean(options, 'dynamicImports', false),
     maxPushes: optionalBudget(options, 'maxPushes', DEFAULT_MAX_PUSHES),
     maxPushBytes: optionalBudget(options, 'maxPushBytes', DEFAULT_MAX_PUSH_BYTES),
@@ -131,6 +172,20 @@ function optionalMode(options: Record<string, unknown>): DeliveryMode {
   if (!MODES.includes(value as DeliveryMode))
     throw optionError('mode', `must be one of ${MODES.map((m) => `'${m}'`).join(', ')}`, value)
   return value as DeliveryMode
+}
+
+const CERTIFICATE_SOURCES: readonly CertificateSource[] = ['auto', 'local-ca', 'self-signed']
+
+function optionalCertificate(options: Record<string, unknown>): CertificateSource {
+  const value = options.certificate
+  if (value === undefined) return 'auto'
+  if (!CERTIFICATE_SOURCES.includes(value as CertificateSource))
+    throw optionError(
+      'certificate',
+      `must be one of ${CERTIFICATE_SOURCES.map((s) => `'${s}'`).join(', ')} (or set server.https to use your own)`,
+      value,
+    )
+  return value as CertificateSource
 }
 
 function optionalBoolean(options: Record<string, unknown>, name: string, fallback: boolean): boolean {

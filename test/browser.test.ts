@@ -36,76 +36,72 @@ interface Visit {
 
 /** Opens `url` in a fresh browser context (so a fresh connection and cache) and waits until the app ran. */
 async function visit(browser: Browser, url: string): Promise<Visit> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true })
+  await using context = await browser.newContext({ ignoreHTTPSErrors: true })
+  const page = await context.newPage()
+  const cdp = await context.newCDPSession(page)
+  const requests: string[] = []
+  const protocols = new Map<string, string | undefined>()
+  const badResponses: string[] = []
+  const failedRequests: string[] = []
+  const consoleLines: string[] = []
+  const errors: string[] = []
+  let documentProtocol: string | undefined
+
+  cdp.on('Network.requestWillBeSent', (event) => requests.push(event.request.url))
+  cdp.on('Network.responseReceived', (event) => {
+    const { response } = event
+    protocols.set(response.url, response.protocol)
+    if (event.type === 'Document' && response.url === url) documentProtocol = response.protocol
+    if (!(response.status >= 200 && response.status < 300) && response.status !== 304) {
+      badResponses.push(`${response.status} ${response.url}`)
+    }
+  })
+  cdp.on('Network.loadingFailed', (event) =>
+    failedRequests.push(`${event.type} ${event.errorText} (${event.requestId})`),
+  )
+  await cdp.send('Network.enable')
+
+  page.on('console', (message) => {
+    const line = `${message.type()}: ${message.text()}`
+    consoleLines.push(line)
+    if (message.type() === 'error') errors.push(`console.error: ${message.text()} at ${message.location().url}`)
+  })
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.stack ?? error.message}`))
+
+  const started = Date.now()
+  await page.goto(url, { waitUntil: 'domcontentloaded', timeout: LOAD_TIMEOUT })
   try {
-    const page = await context.newPage()
-    const cdp = await context.newCDPSession(page)
-    const requests: string[] = []
-    const protocols = new Map<string, string | undefined>()
-    const badResponses: string[] = []
-    const failedRequests: string[] = []
-    const consoleLines: string[] = []
-    const errors: string[] = []
-    let documentProtocol: string | undefined
-
-    cdp.on('Network.requestWillBeSent', (event) => requests.push(event.request.url))
-    cdp.on('Network.responseReceived', (event) => {
-      const { response } = event
-      protocols.set(response.url, response.protocol)
-      if (event.type === 'Document' && response.url === url) documentProtocol = response.protocol
-      if (!(response.status >= 200 && response.status < 300) && response.status !== 304) {
-        badResponses.push(`${response.status} ${response.url}`)
-      }
+    await page.waitForFunction(() => document.documentElement.dataset.loaded === 'true', undefined, {
+      timeout: LOAD_TIMEOUT,
+      polling: 100,
     })
-    cdp.on('Network.loadingFailed', (event) =>
-      failedRequests.push(`${event.type} ${event.errorText} (${event.requestId})`),
+  } catch (error) {
+    throw new Error(
+      `${url} never set data-loaded: ${(error as Error).message}\n` +
+        `errors: ${JSON.stringify(errors)}\nfailed: ${JSON.stringify(failedRequests)}\n` +
+        `bad responses: ${JSON.stringify(badResponses)}\nrequests so far: ${requests.length}`,
     )
-    await cdp.send('Network.enable')
-
-    page.on('console', (message) => {
-      const line = `${message.type()}: ${message.text()}`
-      consoleLines.push(line)
-      if (message.type() === 'error') errors.push(`console.error: ${message.text()} at ${message.location().url}`)
-    })
-    page.on('pageerror', (error) => errors.push(`pageerror: ${error.stack ?? error.message}`))
-
-    const started = Date.now()
-    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: LOAD_TIMEOUT })
-    try {
-      await page.waitForFunction(() => document.documentElement.dataset.loaded === 'true', undefined, {
-        timeout: LOAD_TIMEOUT,
-        polling: 100,
-      })
-    } catch (error) {
-      throw new Error(
-        `${url} never set data-loaded: ${(error as Error).message}\n` +
-          `errors: ${JSON.stringify(errors)}\nfailed: ${JSON.stringify(failedRequests)}\n` +
-          `bad responses: ${JSON.stringify(badResponses)}\nrequests so far: ${requests.length}`,
-      )
-    }
-    const loadMs = Date.now() - started
-    const nextHopProtocol = await page.evaluate(
-      () => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).nextHopProtocol,
-    )
-    // Let late console output (Vite's HMR client connecting, stray errors) arrive.
-    await page.waitForTimeout(500)
-    const appText = await page.locator('#app').innerText()
-    const bodyText = await page.locator('body').innerText()
-    return {
-      documentProtocol,
-      nextHopProtocol,
-      requests,
-      protocols,
-      badResponses,
-      failedRequests,
-      console: consoleLines,
-      errors,
-      appText,
-      bodyText,
-      loadMs,
-    }
-  } finally {
-    await context.close()
+  }
+  const loadMs = Date.now() - started
+  const nextHopProtocol = await page.evaluate(
+    () => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).nextHopProtocol,
+  )
+  // Let late console output (Vite's HMR client connecting, stray errors) arrive.
+  await page.waitForTimeout(500)
+  const appText = await page.locator('#app').innerText()
+  const bodyText = await page.locator('body').innerText()
+  return {
+    documentProtocol,
+    nextHopProtocol,
+    requests,
+    protocols,
+    badResponses,
+    failedRequests,
+    console: consoleLines,
+    errors,
+    appText,
+    bodyText,
+    loadMs,
   }
 }
 
@@ -195,7 +191,7 @@ describe.skipIf(!requireBrowserOrSkip())('the playground in Chromium over HTTP/2
       // closure as modulepreload links instead (its log line says so).
       const lines = playground.logs.slice(logsBefore).filter((line) => line.includes('[vite-plugin-http2-push] /:'))
       expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatch(/\/: \d{3} modulepreload links, \d+ ms/)
+      expect(lines[0]).toMatch(/\/: \d{3} modulepreload links; import map of \d+, \d+ ms/)
       expect(lines[0]).not.toContain('pushed')
       expect(playground.api.rememberedPushCount).toBe(0)
 

@@ -1,19 +1,16 @@
 import fs from 'node:fs'
-import path from 'node:path'
 import type { Plugin } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { basicAppConfig, createBasicApp } from './support/basic-app.js'
+import { basicApp, type BasicApp } from './support/basic-app.js'
+import { SCRIPT_REQUEST as SCRIPT, STYLE_REQUEST as STYLE } from './support/browser-headers.mjs'
 import { plainGet, TestClient, type FetchedResponse } from './support/http2-clients.js'
-import { expectSameResponse, waitFor } from './support/push-checks.js'
+import { crawl, expectSameResponse, waitFor } from './support/push-checks.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
 // A browser's module and stylesheet GETs are answered from the plugin's response cache (what
 // pushes are made of) while it is current. Each must be exactly what Vite itself returns for the
 // same request (a GET with `Cache-Control: no-cache`, which the plugin leaves to Vite), must never
 // be stale after an edit, and must not skip the middlewares of the server or of other plugins.
-
-const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
-const STYLE = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
 
 /** The request headers a browser sends for a closure key. */
 const browserRequest = (key: string) =>
@@ -51,16 +48,16 @@ function expectSameAsVite(key: string, actual: FetchedResponse | undefined, own:
 }
 
 describe('module GETs answered from the response cache', () => {
-  let dir: string
+  let app: BasicApp
   let t: TestServer
   let closureKeys: string[]
   const served = () => t.plugin.api!.cachedResponsesServed
 
   beforeAll(async () => {
-    dir = createBasicApp()
-    const config = basicAppConfig(dir)
+    app = basicApp()
+    const config = app.config
     t = await startTestServer(
-      path.join(dir, 'app'),
+      app.root,
       {},
       {
         ...config,
@@ -68,49 +65,36 @@ describe('module GETs answered from the response cache', () => {
         server: { ...config.server, headers: { 'x-served-by': 'vite dev' } },
       },
     )
-    const client = new TestClient(t.origin, { enablePush: false })
-    try {
-      closureKeys = [...(await client.loadPage('/')).closure.keys()]
-    } finally {
-      await client.close()
-    }
+    closureKeys = [...(await crawl(t.origin, '/')).keys()]
     expect(closureKeys.length).toBeGreaterThan(15)
   })
   afterAll(async () => {
     await t?.close()
-    fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   it("answers a browser's GET of every module of the page from the cache, identical to Vite's own response", async () => {
-    const client = new TestClient(t.origin, { enablePush: false })
-    try {
-      let fromCache = 0
-      for (const key of closureKeys) {
-        const { path: url, headers } = browserRequest(key)
-        const before = served()
-        const cached = await client.get(url, headers)
-        if (served() > before) fromCache++
-        const own = await plainGet(t.origin, url, headers)
-        expect(own.headers['x-guard'], `${key}: answered by Vite`).toBe('seen')
-        expectSameAsVite(key, cached, own)
-      }
-      // all but the inline script's proxy module (Vite invalidates it on every HTML request)
-      expect(fromCache).toBeGreaterThanOrEqual(closureKeys.length - 1)
-    } finally {
-      await client.close()
+    await using client = new TestClient(t.origin, { enablePush: false })
+    let fromCache = 0
+    for (const key of closureKeys) {
+      const { path: url, headers } = browserRequest(key)
+      const before = served()
+      const cached = await client.get(url, headers)
+      if (served() > before) fromCache++
+      const own = await plainGet(t.origin, url, headers)
+      expect(own.headers['x-guard'], `${key}: answered by Vite`).toBe('seen')
+      expectSameAsVite(key, cached, own)
     }
+    // all but the inline script's proxy module (Vite invalidates it on every HTML request)
+    expect(fromCache).toBeGreaterThanOrEqual(closureKeys.length - 1)
   })
 
   it('a browser-form page load takes every module from the cache', async () => {
-    const client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
-    try {
-      const before = served()
-      const load = await client.loadPage('/')
-      expect(load.requested.size).toBe(closureKeys.length)
-      expect(served() - before).toBeGreaterThanOrEqual(closureKeys.length - 1)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    const before = served()
+    const load = await client.loadPage('/')
+    expect(load.requested.size).toBe(closureKeys.length)
+    expect(served() - before).toBeGreaterThanOrEqual(closureKeys.length - 1)
   })
 
   it.each([
@@ -139,93 +123,73 @@ describe('module GETs answered from the response cache', () => {
 
   it('answers a request with Origin (Chromium sends it with module scripts) with the CORS headers Vite adds', async () => {
     const origin = { origin: t.origin }
-    const client = new TestClient(t.origin, { enablePush: false })
-    try {
-      const before = served()
-      const cached = await client.get('/src/main.ts', { ...SCRIPT, ...origin })
-      expect(served()).toBe(before + 1)
-      const own = await plainGet(t.origin, '/src/main.ts', { ...SCRIPT, ...origin })
-      expect(own.headers['access-control-allow-origin']).toBe(t.origin)
-      expectSameAsVite('/src/main.ts with Origin', cached, own)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, { enablePush: false })
+    const before = served()
+    const cached = await client.get('/src/main.ts', { ...SCRIPT, ...origin })
+    expect(served()).toBe(before + 1)
+    const own = await plainGet(t.origin, '/src/main.ts', { ...SCRIPT, ...origin })
+    expect(own.headers['access-control-allow-origin']).toBe(t.origin)
+    expectSameAsVite('/src/main.ts with Origin', cached, own)
   })
 
   it('answers the matching 304 to If-None-Match through Vite, as before', async () => {
     const first = await plainGet(t.origin, '/src/main.ts', SCRIPT)
-    const client = new TestClient(t.origin, { enablePush: false })
-    try {
-      const revalidated = await client.get('/src/main.ts', { ...SCRIPT, 'if-none-match': String(first.headers.etag) })
-      expect(revalidated.status).toBe(304)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, { enablePush: false })
+    const revalidated = await client.get('/src/main.ts', { ...SCRIPT, 'if-none-match': String(first.headers.etag) })
+    expect(revalidated.status).toBe(304)
   })
 
   it("keeps the headers the earlier middlewares set for this request, and sets Vite's own", async () => {
-    const client = new TestClient(t.origin, { enablePush: false })
-    try {
-      const before = served()
-      const cached = await client.get('/src/main.ts', SCRIPT)
-      expect(served()).toBe(before + 1)
-      expect(cached.headers['x-request-number']).toBe(String(requestNumber)) // this request's, not the render's
-      expect(cached.headers['x-served-by']).toBe('vite dev') // server.headers, set by Vite's send
-      expect(cached.headers.etag).toBeDefined()
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, { enablePush: false })
+    const before = served()
+    const cached = await client.get('/src/main.ts', SCRIPT)
+    expect(served()).toBe(before + 1)
+    expect(cached.headers['x-request-number']).toBe(String(requestNumber)) // this request's, not the render's
+    expect(cached.headers['x-served-by']).toBe('vite dev') // server.headers, set by Vite's send
+    expect(cached.headers.etag).toBeDefined()
   })
 
   it('runs the middlewares of other plugins first: a blocked request stays blocked', async () => {
-    const client = new TestClient(t.origin, { enablePush: false })
-    try {
-      const before = served()
-      const blocked = await client.get('/src/shared.ts', { ...SCRIPT, 'x-blocked': 'yes' })
-      expect(blocked.status).toBe(403)
-      expect(blocked.body.toString()).toBe('blocked by a user middleware')
-      expect(served()).toBe(before)
-      const allowed = await client.get('/src/shared.ts', SCRIPT)
-      expect(allowed.status).toBe(200)
-      expect(allowed.headers['x-guard']).toBe('seen')
-      expect(served()).toBe(before + 1)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, { enablePush: false })
+    const before = served()
+    const blocked = await client.get('/src/shared.ts', { ...SCRIPT, 'x-blocked': 'yes' })
+    expect(blocked.status).toBe(403)
+    expect(blocked.body.toString()).toBe('blocked by a user middleware')
+    expect(served()).toBe(before)
+    const allowed = await client.get('/src/shared.ts', SCRIPT)
+    expect(allowed.status).toBe(200)
+    expect(allowed.headers['x-guard']).toBe('seen')
+    expect(served()).toBe(before + 1)
   })
 
   it('is never stale: after an edit, the same URL serves the new code', async () => {
-    const file = path.join(dir, 'app/src/shared.ts')
-    const client = new TestClient(t.origin, { enablePush: false })
-    try {
-      const before = await client.get('/src/shared.ts', SCRIPT)
-      expect(before.body.toString()).toContain('shared = "shared"')
-      fs.writeFileSync(file, `export const shared = 'edited'\n`)
-      let after: FetchedResponse | undefined
-      await waitFor(
-        async () => {
-          after = await client.get('/src/shared.ts', SCRIPT)
-          return after.body.toString().includes('shared = "edited"')
-        },
-        10_000,
-        'the edit to be served',
-      )
-      expectSameAsVite('/src/shared.ts', after, await plainGet(t.origin, '/src/shared.ts', SCRIPT))
-      // once a page load has rendered the new version (imported with a `?t=` now), that URL is
-      // answered from the cache again
-      const loader = new TestClient(t.origin, { enablePush: false })
-      const load = await loader.loadPage('/')
-      await loader.close()
-      const edited = [...load.closure.keys()].find((key) => key.startsWith('/src/shared.ts?t='))
-      expect(edited, [...load.closure.keys()].join(' ')).toBeDefined()
-      const beforeCount = served()
-      const cached = await client.get(edited!, SCRIPT)
-      expect(served()).toBe(beforeCount + 1)
-      expect(cached.body.toString()).toContain('shared = "edited"')
-      expectSameAsVite(edited!, cached, await plainGet(t.origin, edited!, SCRIPT))
-    } finally {
-      await client.close()
-    }
+    const file = app.join('app/src/shared.ts')
+    await using client = new TestClient(t.origin, { enablePush: false })
+    const before = await client.get('/src/shared.ts', SCRIPT)
+    expect(before.body.toString()).toContain('shared = "shared"')
+    fs.writeFileSync(file, `export const shared = 'edited'\n`)
+    let after: FetchedResponse | undefined
+    await waitFor(
+      async () => {
+        after = await client.get('/src/shared.ts', SCRIPT)
+        return after.body.toString().includes('shared = "edited"')
+      },
+      10_000,
+      'the edit to be served',
+    )
+    expectSameAsVite('/src/shared.ts', after, await plainGet(t.origin, '/src/shared.ts', SCRIPT))
+    // once a page load has rendered the new version (imported with a `?t=` now), that URL is
+    // answered from the cache again
+    const loader = new TestClient(t.origin, { enablePush: false })
+    const load = await loader.loadPage('/')
+    await loader.close()
+    const edited = [...load.closure.keys()].find((key) => key.startsWith('/src/shared.ts?t='))
+    expect(edited, [...load.closure.keys()].join(' ')).toBeDefined()
+    const beforeCount = served()
+    const cached = await client.get(edited!, SCRIPT)
+    expect(served()).toBe(beforeCount + 1)
+    expect(cached.body.toString()).toContain('shared = "edited"')
+    expectSameAsVite(edited!, cached, await plainGet(t.origin, edited!, SCRIPT))
   })
 })
 
@@ -254,62 +218,36 @@ describe('the response cache behind a middleware that wraps responses', () => {
   }
 
   it('leaves a wrapped response to Vite: the body is wrapped exactly once', async () => {
-    const dir = createBasicApp()
-    const config = basicAppConfig(dir)
-    const t = await startTestServer(
-      path.join(dir, 'app'),
-      {},
-      { ...config, plugins: [...config.plugins, bannerPlugin()] },
-    )
-    const client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
-    try {
-      await client.loadPage('/') // renders (and caches) the closure, through the banner middleware
-      const before = t.plugin.api!.cachedResponsesServed
-      const got = await client.get('/src/main.ts', { ...SCRIPT, 'x-banner': 'yes' })
-      expect(t.plugin.api!.cachedResponsesServed).toBe(before)
-      expect(got.body.toString().match(/\/\* banner \*\//g)).toHaveLength(1)
-      expectSameResponse(
-        '/src/main.ts',
-        got,
-        await plainGet(t.origin, '/src/main.ts', { ...SCRIPT, 'x-banner': 'yes' }),
-      )
-    } finally {
-      await client.close()
-      await t.close()
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    using app = basicApp()
+    const config = app.config
+    await using t = await startTestServer(app.root, {}, { ...config, plugins: [...config.plugins, bannerPlugin()] })
+    await using client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    await client.loadPage('/') // renders (and caches) the closure, through the banner middleware
+    const before = t.plugin.api!.cachedResponsesServed
+    const got = await client.get('/src/main.ts', { ...SCRIPT, 'x-banner': 'yes' })
+    expect(t.plugin.api!.cachedResponsesServed).toBe(before)
+    expect(got.body.toString().match(/\/\* banner \*\//g)).toHaveLength(1)
+    expectSameResponse('/src/main.ts', got, await plainGet(t.origin, '/src/main.ts', { ...SCRIPT, 'x-banner': 'yes' }))
   })
 })
 
 describe('the response cache with base /app/ and with mode off', () => {
   it('answers under the base', async () => {
-    const dir = createBasicApp()
-    const t = await startTestServer(path.join(dir, 'app'), {}, { ...basicAppConfig(dir), base: '/app/' })
-    const client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
-    try {
-      const load = await client.loadPage('/app/')
-      expect(t.plugin.api!.cachedResponsesServed).toBeGreaterThanOrEqual(load.closure.size - 1)
-      const got = await client.get('/app/src/main.ts', SCRIPT)
-      expectSameResponse('/app/src/main.ts', got, await plainGet(t.origin, '/app/src/main.ts', SCRIPT))
-    } finally {
-      await client.close()
-      await t.close()
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    using app = basicApp()
+    await using t = await startTestServer(app.root, {}, { ...app.config, base: '/app/' })
+    await using client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    const load = await client.loadPage('/app/')
+    expect(t.plugin.api!.cachedResponsesServed).toBeGreaterThanOrEqual(load.closure.size - 1)
+    const got = await client.get('/app/src/main.ts', SCRIPT)
+    expectSameResponse('/app/src/main.ts', got, await plainGet(t.origin, '/app/src/main.ts', SCRIPT))
   })
 
   it('is not used with mode off', async () => {
-    const dir = createBasicApp()
-    const t = await startTestServer(path.join(dir, 'app'), { mode: 'off' }, basicAppConfig(dir))
-    const client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
-    try {
-      await client.loadPage('/')
-      await client.loadPage('/')
-      expect(t.plugin.api!.cachedResponsesServed).toBe(0)
-    } finally {
-      await client.close()
-      await t.close()
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    using app = basicApp()
+    await using t = await startTestServer(app.root, { mode: 'off' }, app.config)
+    await using client = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    await client.loadPage('/')
+    await client.loadPage('/')
+    expect(t.plugin.api!.cachedResponsesServed).toBe(0)
   })
 })

@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import type { Plugin, ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateApp } from './support/generate-app.js'
+import { DOCUMENT_REQUEST, SCRIPT_REQUEST } from './support/browser-headers.mjs'
+import { generatedApp } from './support/apps.js'
 import { BYPASS_RESPONSE_CACHE, TestClient, type FetchedResponse, type PageLoad } from './support/http2-clients.js'
 import { guardProcess, problemLogLines, type ProcessGuard } from './support/process-guards.js'
-import { comparableHeaders, expectPushesIdenticalToGets, waitFor } from './support/push-checks.js'
+import { comparableHeaders, crawl as crawlPage, expectPushesIdenticalToGets, waitFor } from './support/push-checks.js'
+import { tempDir, type TempDir } from './support/temp-dirs.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
 // Files are edited and saved 100 times while push clients load the page in a loop. No client may
@@ -43,9 +45,9 @@ const codeUpToTimestamps = (body: Buffer) =>
   stripTimestamps(body.toString().replace(/\n\/\/# sourceMappingURL=data:[^\n]*/g, ''))
 const versionOf = (body: Buffer) => Number(/export const editVersion = (\d+);/.exec(body.toString())?.[1] ?? NaN)
 /** A module request answered by Vite itself (the truth pushes are checked against). */
-const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script', ...BYPASS_RESPONSE_CACHE }
+const SCRIPT = { ...SCRIPT_REQUEST, ...BYPASS_RESPONSE_CACHE }
 /** The same request as a browser makes it: the plugin may answer it from its response cache. */
-const BROWSER_SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
+const BROWSER_SCRIPT = SCRIPT_REQUEST
 
 const ROUTES_ID = '\0virtual:routes'
 const ROUTES_URL = '/@id/__x00__virtual:routes'
@@ -86,7 +88,7 @@ interface Observation {
 }
 
 describe('edits saved while push clients load the page', () => {
-  let dir: string
+  let app: TempDir
   let t: TestServer
   let guard: ProcessGuard
   /** URL (without query) → file of the edited modules, or undefined for the virtual module. */
@@ -98,42 +100,36 @@ describe('edits saved while push clients load the page', () => {
 
   beforeAll(async () => {
     guard = guardProcess()
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-edits-'))
-    generateApp(dir, { modules: MODULES, depth: 6, fanout: 4, withCss: true, withJson: true })
-    const leaves = (fs.readdirSync(path.join(dir, 'src'), { recursive: true, encoding: 'utf8' }) as string[])
+    app = generatedApp('edits', { modules: MODULES, depth: 6, fanout: 4, withCss: true, withJson: true })
+    const leaves = (fs.readdirSync(app.join('src'), { recursive: true, encoding: 'utf8' }) as string[])
       .filter((file) => /^level-\d+\/m\d+\.js$/.test(file.split(path.sep).join('/')))
-      .filter((file) => !fs.readFileSync(path.join(dir, 'src', file), 'utf8').includes('import '))
+      .filter((file) => !fs.readFileSync(app.join('src', file), 'utf8').includes('import '))
       .sort()
     expect(leaves.length).toBeGreaterThan(EDITED_FILES * 4)
     originalSource = new Map()
     for (let i = 0; i < EDITED_FILES; i++) {
       const file = leaves[Math.floor((i * leaves.length) / EDITED_FILES)]!
       const url = `/src/${file.split(path.sep).join('/')}`
-      edited.set(url, path.join(dir, 'src', file))
-      originalSource.set(url, fs.readFileSync(path.join(dir, 'src', file), 'utf8'))
+      edited.set(url, app.join('src', file))
+      originalSource.set(url, fs.readFileSync(app.join('src', file), 'utf8'))
       writeVersion(url, 0)
     }
-    const main = path.join(dir, 'src/main.js')
+    const main = app.join('src/main.js')
     fs.writeFileSync(
       main,
       `${fs.readFileSync(main, 'utf8')}import { editVersion as routesVersion } from 'virtual:routes';\nglobalThis.routesVersion = routesVersion;\n`,
     )
     edited.set(ROUTES_URL, undefined)
-    t = await startTestServer(dir, {}, { plugins: [routes.plugin] })
-    const crawler = new TestClient(t.origin, { enablePush: false })
-    try {
-      const load = await crawler.loadPage('/')
-      baseline = new Map([...load.closure].map(([key, response]) => [stripTimestamps(key), response]))
-    } finally {
-      await crawler.close()
-    }
+    t = await startTestServer(app.path, {}, { plugins: [routes.plugin] })
+    const closure = await crawlPage(t.origin, '/')
+    baseline = new Map([...closure].map(([key, response]) => [stripTimestamps(key), response]))
     for (const url of edited.keys()) expect(baseline.has(url), url).toBe(true)
   })
 
   afterAll(async () => {
     guard?.stop()
     await t?.close()
-    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   /** Saves version `version` of an edited module (write a temp file, then rename: never half-written). */
@@ -184,6 +180,42 @@ describe('edits saved while push clients load the page', () => {
           const response = await browserPoller.get(module, BROWSER_SCRIPT)
           if (response.status !== 200) violations.push(`browser GET ${module} answered ${response.status}`)
           else cachedGets.push({ module, version: versionOf(response.body), requestedAt, body: response.body })
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    })()
+
+    // the import-map poller: the page as a browser gets it, then each edited module at the
+    // versioned URL its import map names. An `immutable` answer must be of exactly that version
+    // (the version is a hash of the response's ETag); no answer may be older than what Vite had
+    // served before the page was requested.
+    const versionedGets: Array<{ module: string; version: number; requestedAt: number; body: Buffer }> = []
+    let immutableAnswers = 0
+    const versionedPoller = new TestClient(t.origin, { enablePush: false, useResponseCache: true })
+    const versionedPolling = (async () => {
+      while (!editsDone) {
+        const requestedAt = performance.now()
+        const html = (await versionedPoller.get('/', DOCUMENT_REQUEST)).body.toString()
+        const map = /<script type="importmap">(.*?)<\/script>/s.exec(html)?.[1]
+        if (!map) violations.push('a page without its import map')
+        for (const [url, versioned] of Object.entries(
+          (JSON.parse(map ?? '{}') as { imports?: Record<string, string> }).imports ?? {},
+        )) {
+          const module = stripTimestamps(url)
+          if (!edited.has(module)) continue
+          const response = await versionedPoller.get(versioned, BROWSER_SCRIPT)
+          if (response.status !== 200) {
+            violations.push(`versioned GET ${versioned} answered ${response.status}`)
+            continue
+          }
+          if (String(response.headers['cache-control']).includes('immutable')) {
+            immutableAnswers++
+            const token = /__h2v=([\w-]+)/.exec(versioned)![1]
+            const answered = createHash('sha1').update(String(response.headers.etag)).digest('base64url').slice(0, 16)
+            if (answered !== token)
+              violations.push(`${versioned} answered immutable with another version (ETag ${response.headers.etag})`)
+          }
+          versionedGets.push({ module, version: versionOf(response.body), requestedAt, body: response.body })
         }
         await new Promise((resolve) => setTimeout(resolve, 5))
       }
@@ -273,8 +305,22 @@ describe('edits saved while push clients load the page', () => {
       'Vite to serve the last edits',
     )
     editsDone = true
-    await Promise.all([polling, browserPolling, ...workers])
+    await Promise.all([polling, browserPolling, versionedPolling, ...workers])
     await browserPoller.close()
+    await versionedPoller.close()
+    for (const get of versionedGets) {
+      const floor = newestGetBefore(get.module, get.requestedAt)
+      if (get.version < floor)
+        violations.push(
+          `stale versioned GET: ${get.module} at version ${get.version}, but a GET by Vite returned version ${floor} before its page was requested`,
+        )
+      pushedEdited.push({
+        module: get.module,
+        version: get.version,
+        body: get.body,
+        key: `versioned GET ${get.module}`,
+      })
+    }
     const servedFromCache = t.plugin.api!.cachedResponsesServed - servedFromCacheBefore
     for (const get of cachedGets) {
       const floor = newestGetBefore(get.module, get.requestedAt)
@@ -349,17 +395,13 @@ describe('edits saved while push clients load the page', () => {
     for (const id of unseen) {
       const [module, version] = [id.slice(0, id.lastIndexOf('@')), Number(id.slice(id.lastIndexOf('@') + 1))]
       writeVersion(module, version)
-      const check = new TestClient(t.origin, { enablePush: false })
-      try {
-        await waitFor(
-          async () => versionOf((await check.get(module, SCRIPT)).body) === version,
-          10_000,
-          `${id} to be served`,
-        )
-        getBodies.set(id, [(await check.get(module, SCRIPT)).body])
-      } finally {
-        await check.close()
-      }
+      await using check = new TestClient(t.origin, { enablePush: false })
+      await waitFor(
+        async () => versionOf((await check.get(module, SCRIPT)).body) === version,
+        10_000,
+        `${id} to be served`,
+      )
+      getBodies.set(id, [(await check.get(module, SCRIPT)).body])
     }
     for (const push of pushedEdited) {
       const id = `${push.module}@${push.version}`
@@ -367,13 +409,17 @@ describe('edits saved while push clients load the page', () => {
         violations.push(`push ${push.key} (version ${push.version}) differs from a GET of that version`)
     }
 
-    const refreshedEdited = pushedEdited.filter((push) => push.version > 0 && !push.key.startsWith('GET ')).length
+    const refreshedEdited = pushedEdited.filter((push) => push.version > 0 && !push.key.includes('GET ')).length
     console.log(
       `[edits] ${EDITS} saves; ${pageLoads} page loads by ${CLIENTS} push clients; ${pushesChecked} pushes checked, ` +
         `${refreshedEdited} of them edited modules at a version > 0 (${unseen.length} versions re-rendered for reference); ${observations.length} GETs by the poller; ` +
         `${cachedGets.length} browser-form GETs, ${servedFromCache} answered from the plugin's cache`,
     )
     expect(servedFromCache, 'browser-form GETs were answered from the cache during the edits').toBeGreaterThan(10)
+    console.log(
+      `[edits] ${versionedGets.length} versioned GETs of edited modules from the page's import map, ${immutableAnswers} answered immutable`,
+    )
+    expect(immutableAnswers, 'versioned URLs were answered immutable during the edits').toBeGreaterThan(10)
     expect(violations).toEqual([])
     expect(pageLoads).toBeGreaterThan(CLIENTS * 3)
     expect(refreshedEdited, 'edited modules were pushed again during the edits').toBeGreaterThan(10)
@@ -385,25 +431,14 @@ describe('edits saved while push clients load the page', () => {
   })
 
   /** What a client that refuses push loads for the page now: key → response. */
-  async function crawl(): Promise<Map<string, FetchedResponse>> {
-    const client = new TestClient(t.origin, { enablePush: false })
-    try {
-      return (await client.loadPage('/')).closure
-    } finally {
-      await client.close()
-    }
-  }
+  const crawl = () => crawlPage(t.origin, '/')
 
   it('headers of a pushed edited module match a GET (sanity of the comparison)', async () => {
-    const client = new TestClient(t.origin)
-    try {
-      const load = await client.loadPage('/')
-      const push = load.pushesReceived.find((p) => edited.has(stripTimestamps(p.path)))!
-      const got = await client.get(push.path, SCRIPT)
-      expect(comparableHeaders((await push.response)!)).toEqual(comparableHeaders(got))
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin)
+    const load = await client.loadPage('/')
+    const push = load.pushesReceived.find((p) => edited.has(stripTimestamps(p.path)))!
+    const got = await client.get(push.path, SCRIPT)
+    expect(comparableHeaders((await push.response)!)).toEqual(comparableHeaders(got))
   })
 })
 
@@ -414,36 +449,27 @@ describe('a module invalidated while another page load is still rendering it', (
   // set meanwhile and a GET returns it; page load B, requested after that GET, must be pushed
   // version 2 (what a GET returns at that moment), not A's in-flight version 1.
   const SLOW_MS = 1500
-  let dir: string
+  let app: TempDir
   let t: TestServer
   const routes = routesPlugin({ slowVersion: 1, slowMs: SLOW_MS })
   const setVersion = (version: number) => routes.set(version)
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-invalidate-'))
-    fs.mkdirSync(path.join(dir, 'src'))
-    fs.writeFileSync(
-      path.join(dir, 'index.html'),
-      '<!doctype html><html><head></head><body><script type="module" src="/src/main.js"></script></body></html>\n',
-    )
-    fs.writeFileSync(
-      path.join(dir, 'src/main.js'),
-      "import { editVersion } from 'virtual:routes'\nexport const shown = editVersion\n",
-    )
-    t = await startTestServer(dir, {}, { plugins: [routes.plugin] })
+    app = tempDir('invalidate', {
+      'index.html':
+        '<!doctype html><html><head></head><body><script type="module" src="/src/main.js"></script></body></html>\n',
+      'src/main.js': "import { editVersion } from 'virtual:routes'\nexport const shown = editVersion\n",
+    })
+    t = await startTestServer(app.path, {}, { plugins: [routes.plugin] })
   })
   afterAll(async () => {
     await t?.close()
-    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   async function getOnce(url: string): Promise<FetchedResponse> {
-    const client = new TestClient(t.origin, { enablePush: false })
-    try {
-      return await client.get(url, SCRIPT)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, { enablePush: false })
+    return await client.get(url, SCRIPT)
   }
 
   it('a page requested after a GET served the new version is not pushed the version still rendering', async () => {

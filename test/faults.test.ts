@@ -1,13 +1,12 @@
-import fs from 'node:fs'
 import http2 from 'node:http2'
-import os from 'node:os'
-import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { generateApp } from './support/generate-app.js'
+import { DOCUMENT_REQUEST, SCRIPT_REQUEST, STYLE_REQUEST } from './support/browser-headers.mjs'
+import { generatedApp } from './support/apps.js'
 import { TestClient, type FetchedResponse, type ReceivedPush } from './support/http2-clients.js'
 import { guardProcess, problemLogLines, type ProcessGuard } from './support/process-guards.js'
-import { expectSameResponse, waitFor } from './support/push-checks.js'
+import { crawl, expectSameResponse, waitFor } from './support/push-checks.js'
 import { RawPushClient, readPush, readToEnd } from './support/raw-push-client.js'
+import type { TempDir } from './support/temp-dirs.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
 // Clients that misbehave while a ~400-module page is being pushed: they reset every push, go
@@ -20,7 +19,7 @@ const MODULES = 400
 const PAGE_LOG = /\[vite-plugin-http2-push\] \/: /
 
 describe('faulty clients against a page of ~400 modules', () => {
-  let dir: string
+  let app: TempDir
   let t: TestServer
   let guard: ProcessGuard
   /** What a GET returns for each resource of the page: key → response (no edits in this file). */
@@ -28,15 +27,9 @@ describe('faulty clients against a page of ~400 modules', () => {
 
   beforeAll(async () => {
     guard = guardProcess()
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-faults-'))
-    generateApp(dir, { modules: MODULES, depth: 10, fanout: 4, withCss: true, withJson: true })
-    t = await startTestServer(dir)
-    const crawler = new TestClient(t.origin, { enablePush: false })
-    try {
-      reference = (await crawler.loadPage('/')).closure
-    } finally {
-      await crawler.close()
-    }
+    app = generatedApp('faults', { modules: MODULES, depth: 10, fanout: 4, withCss: true, withJson: true })
+    t = await startTestServer(app.path)
+    reference = await crawl(t.origin, '/')
     expect(reference.size).toBeGreaterThan(MODULES)
     for (const [key, response] of reference) expect(response.status, key).toBe(200)
   })
@@ -52,7 +45,7 @@ describe('faulty clients against a page of ~400 modules', () => {
   afterAll(async () => {
     guard?.stop()
     await t?.close()
-    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   function expectAsGet(key: string, response: FetchedResponse | undefined): void {
@@ -65,17 +58,13 @@ describe('faulty clients against a page of ~400 modules', () => {
 
   /** A well-behaved client on a fresh connection gets the whole closure by push, identical to GETs. */
   async function healthyLoad(): Promise<void> {
-    const client = new TestClient(t.origin)
-    try {
-      const load = await client.loadPage('/')
-      expect([...load.closure.keys()].sort()).toEqual([...reference.keys()].sort())
-      expect(load.fromPush.size).toBe(load.closure.size)
-      expect(load.requested.size).toBe(0)
-      expect(client.unusedPushKeys()).toEqual([])
-      await expectPushesAsGets(load.pushesReceived)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin)
+    const load = await client.loadPage('/')
+    expect([...load.closure.keys()].sort()).toEqual([...reference.keys()].sort())
+    expect(load.fromPush.size).toBe(load.closure.size)
+    expect(load.requested.size).toBe(0)
+    expect(client.unusedPushKeys()).toEqual([])
+    await expectPushesAsGets(load.pushesReceived)
   }
 
   /** The page's HTML as a client got it: complete and right, or cut off (undefined) — never wrong. */
@@ -83,7 +72,8 @@ describe('faulty clients against a page of ~400 modules', () => {
     if (html === undefined) return
     expect(html.status).toBe(200)
     const text = html.body.toString()
-    expect(text).toContain('<script type="module" src="/src/main.js"></script>')
+    // a client that gets links (one that kept resetting pushes) gets the entry at its versioned URL
+    expect(text).toMatch(/<script type="module" src="\/src\/main\.js(\?__h2v=[\w-]+)?"><\/script>/)
     expect(text).toMatch(/<\/html>\s*$/)
   }
 
@@ -117,7 +107,7 @@ describe('faulty clients against a page of ~400 modules', () => {
 
   it('pushes a client reset are pushed again on its next load, which then completes by push or GET', async () => {
     // resets the first 100 pushes, then behaves: the next load on the connection must still get everything
-    const client = new TestClient(t.origin)
+    await using client = new TestClient(t.origin)
     const [takePush] = client.session.listeners('stream') as Array<(...args: unknown[]) => void>
     client.session.removeAllListeners('stream')
     let resets = 0
@@ -128,35 +118,29 @@ describe('faulty clients against a page of ~400 modules', () => {
         stream.close(http2.constants.NGHTTP2_CANCEL)
       } else takePush!(stream, ...rest)
     })
-    try {
-      const first = await client.get('/', { accept: 'text/html', 'sec-fetch-dest': 'document' })
-      expect(first.status).toBe(200)
-      expect(resets).toBe(100)
-      const load = await client.loadPage('/')
-      expect([...load.closure.keys()].sort()).toEqual([...reference.keys()].sort())
-      for (const [key, response] of load.closure) expectAsGet(key, response)
-      await expectPushesAsGets(load.pushesReceived)
-      console.log(
-        `[faults] after 100 resets: ${load.pushesReceived.length} pushed again, ${load.requested.size} requested, ${load.fromPush.size} from push`,
-      )
-      // what the client reset was not lost for good: pushed again, or requested
-      expect(load.fromPush.size + load.requested.size).toBe(load.closure.size)
-    } finally {
-      await client.close()
-    }
+    const first = await client.get('/', DOCUMENT_REQUEST)
+    expect(first.status).toBe(200)
+    expect(resets).toBe(100)
+    const load = await client.loadPage('/')
+    expect([...load.closure.keys()].sort()).toEqual([...reference.keys()].sort())
+    for (const [key, response] of load.closure) expectAsGet(key, response)
+    await expectPushesAsGets(load.pushesReceived)
+    console.log(
+      `[faults] after 100 resets: ${load.pushesReceived.length} pushed again, ${load.requested.size} requested, ${load.fromPush.size} from push`,
+    )
+    // what the client reset was not lost for good: pushed again, or requested
+    expect(load.fromPush.size + load.requested.size).toBe(load.closure.size)
   })
 
   it('a client that sends GOAWAY on the first push gets its page or is cut off cleanly', async () => {
-    const goingAway = new RawPushClient(t.origin, {
-      onPush: () => {
-        if (goingAway.pushes.length === 1) goingAway.session.goaway(http2.constants.NGHTTP2_NO_ERROR)
-      },
-    })
-    try {
+    {
+      await using goingAway = new RawPushClient(t.origin, {
+        onPush: () => {
+          if (goingAway.pushes.length === 1) goingAway.session.goaway(http2.constants.NGHTTP2_NO_ERROR)
+        },
+      })
       const [html] = await Promise.all([readToEnd(goingAway.requestPage('/')), healthyLoad()])
       expectPageOrCutOff(html)
-    } finally {
-      await goingAway.close()
     }
     await healthyLoad()
   })
@@ -232,9 +216,7 @@ describe('faulty clients against a page of ~400 modules', () => {
           const style = key.startsWith('style:')
           const stream = slow.session.request({
             ':path': style ? key.slice('style:'.length) : key,
-            ...(style
-              ? { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
-              : { accept: '*/*', 'sec-fetch-dest': 'script' }),
+            ...(style ? STYLE_REQUEST : SCRIPT_REQUEST),
           })
           return readToEnd(stream)
         }),
@@ -260,47 +242,35 @@ describe('faulty clients against a page of ~400 modules', () => {
   })
 
   it('a client that allows one stream gets no push, modulepreload links, and a correct page', async () => {
-    const client = new TestClient(t.origin, { settings: { maxConcurrentStreams: 1 } })
-    try {
-      const [load] = await Promise.all([client.loadPage('/'), healthyLoad()])
-      expect(client.pushes).toEqual([])
-      expect(load.html).toContain('rel="modulepreload"')
-      expect([...load.closure.keys()].sort()).toEqual([...reference.keys()].sort())
-      for (const [key, response] of load.closure) expectAsGet(key, response)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, { settings: { maxConcurrentStreams: 1 } })
+    const [load] = await Promise.all([client.loadPage('/'), healthyLoad()])
+    expect(client.pushes).toEqual([])
+    expect(load.html).toContain('rel="modulepreload"')
+    expect([...load.closure.keys()].sort()).toEqual([...reference.keys()].sort())
+    for (const [key, response] of load.closure) expectAsGet(key, response)
   })
 
   it('a client that allows two streams gets the page pushed one at a time, all of it', async () => {
-    const client = new TestClient(t.origin, { settings: { maxConcurrentStreams: 2 } })
-    try {
-      const load = await client.loadPage('/')
-      expect(load.fromPush.size).toBe(load.closure.size)
-      expect(client.unusedPushKeys()).toEqual([])
-      await expectPushesAsGets(load.pushesReceived)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, { settings: { maxConcurrentStreams: 2 } })
+    const load = await client.loadPage('/')
+    expect(load.fromPush.size).toBe(load.closure.size)
+    expect(client.unusedPushKeys()).toEqual([])
+    await expectPushesAsGets(load.pushesReceived)
   })
 
   it('the page asked for twice at once on one connection: each URL pushed once, both pages complete', async () => {
-    const client = new TestClient(t.origin)
-    try {
-      const [a, b] = await Promise.all([client.loadPage('/'), client.loadPage('/'), healthyLoad()])
-      expect(a!.html).toBe(b!.html)
-      const keys = client.pushes.map((push) => push.key)
-      expect(new Set(keys).size).toBe(keys.length)
-      expect(keys.length).toBe(reference.size)
-      for (const load of [a!, b!]) {
-        expect([...load.closure.keys()].sort()).toEqual([...reference.keys()].sort())
-        for (const [key, response] of load.closure) expectAsGet(key, response)
-      }
-      expect(client.unusedPushKeys()).toEqual([])
-      await expectPushesAsGets(client.pushes)
-    } finally {
-      await client.close()
+    await using client = new TestClient(t.origin)
+    const [a, b] = await Promise.all([client.loadPage('/'), client.loadPage('/'), healthyLoad()])
+    expect(a!.html).toBe(b!.html)
+    const keys = client.pushes.map((push) => push.key)
+    expect(new Set(keys).size).toBe(keys.length)
+    expect(keys.length).toBe(reference.size)
+    for (const load of [a!, b!]) {
+      expect([...load.closure.keys()].sort()).toEqual([...reference.keys()].sort())
+      for (const [key, response] of load.closure) expectAsGet(key, response)
     }
+    expect(client.unusedPushKeys()).toEqual([])
+    await expectPushesAsGets(client.pushes)
   })
 
   it('many faulty clients at once, then a healthy one', async () => {

@@ -14,7 +14,7 @@ import {
   type FrameworkName,
   type PreparedApp,
 } from './support/framework-app.js'
-import { keyOf, TestClient } from './support/http2-clients.js'
+import { TestClient } from './support/http2-clients.js'
 
 /**
  * Real SSR/SSG framework apps (SvelteKit 2, Astro, React Router framework mode, VitePress), each
@@ -27,6 +27,11 @@ import { keyOf, TestClient } from './support/http2-clients.js'
  */
 
 const exec = promisify(execFile)
+
+/** Key of a request, as the test client keys pushes: the path, prefixed for the stylesheet form. */
+function keyOf(path: string, as: 'script' | 'style'): string {
+  return as === 'style' ? `style:${path}` : path
+}
 const LOAD_TIMEOUT = 60_000
 /** How long the home route's deliberately slow part takes to render. */
 const SLOW_MS = 1000
@@ -60,7 +65,10 @@ function listedInHtml(html: string, pageUrl: string): Set<string> {
     return url.origin === 'https://h' ? url.pathname + url.search : undefined
   }
   const attr = (attrs: string, name: string) =>
-    new RegExp(`\\b${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s>]+))`, 'i').exec(attrs)?.slice(1).find((v) => v !== undefined)
+    new RegExp(`\\b${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s>]+))`, 'i')
+      .exec(attrs)
+      ?.slice(1)
+      .find((v) => v !== undefined)
   for (const tag of clean.matchAll(/<(script|link)\b([^>]*)>/gi)) {
     const attrs = tag[2]!
     if (tag[1]!.toLowerCase() === 'script') {
@@ -80,7 +88,10 @@ function listedInHtml(html: string, pageUrl: string): Set<string> {
   }
   for (const map of clean.matchAll(/<script\b[^>]*type\s*=\s*["']?importmap[^>]*>([\s\S]*?)<\/script>/gi)) {
     try {
-      const parsed = JSON.parse(map[1]!) as { imports?: Record<string, string>; scopes?: Record<string, Record<string, string>> }
+      const parsed = JSON.parse(map[1]!) as {
+        imports?: Record<string, string>
+        scopes?: Record<string, Record<string, string>>
+      }
       const values = [
         ...Object.values(parsed.imports ?? {}),
         ...Object.values(parsed.scopes ?? {}).flatMap((scope) => Object.values(scope)),
@@ -262,7 +273,10 @@ describe.skipIf(!hasBrowser || !hasNghttp)('frameworks', () => {
         const { share, missing } = coverage(load.requested, listedInHtml(load.html, route))
         notes.push(`second load ${route}: HTML lists ${(share * 100).toFixed(1)}% of ${load.requested.size}`)
         expect(load.errors, route).toEqual([])
-        if (share < 0.95) failures.push(`${route}: ${(share * 100).toFixed(1)}% listed; not listed e.g. ${missing.slice(0, 5).join(', ')}`)
+        if (share < 0.95)
+          failures.push(
+            `${route}: ${(share * 100).toFixed(1)}% listed; not listed e.g. ${missing.slice(0, 5).join(', ')}`,
+          )
       }
       expect(failures).toEqual([])
     }, 180_000)
@@ -292,13 +306,19 @@ describe.skipIf(!hasBrowser || !hasNghttp)('frameworks', () => {
       expect(failures).toEqual([])
     }, 180_000)
 
-    it.skipIf(!spec.streams)('a streamed page keeps streaming: its first bytes arrive before the slow part is rendered', async () => {
-      const timing = await timeHtml(app.origin, home)
-      notes.push(`stream ${home}: first byte ${Math.round(timing.firstByteMs)} ms, end ${Math.round(timing.endMs)} ms`)
-      expect(timing.body).toContain('slow done')
-      expect(timing.firstByteMs).toBeGreaterThanOrEqual(0)
-      expect(timing.endMs - timing.firstByteMs).toBeGreaterThan(SLOW_MS / 2)
-    }, 60_000)
+    it.skipIf(!spec.streams)(
+      'a streamed page keeps streaming: its first bytes arrive before the slow part is rendered',
+      async () => {
+        const timing = await timeHtml(app.origin, home)
+        notes.push(
+          `stream ${home}: first byte ${Math.round(timing.firstByteMs)} ms, end ${Math.round(timing.endMs)} ms`,
+        )
+        expect(timing.body).toContain('slow done')
+        expect(timing.firstByteMs).toBeGreaterThanOrEqual(0)
+        expect(timing.endMs - timing.firstByteMs).toBeGreaterThan(SLOW_MS / 2)
+      },
+      60_000,
+    )
 
     it('HMR updates a component', async () => {
       const context = await newContext(browser)
@@ -321,7 +341,9 @@ describe.skipIf(!hasBrowser || !hasNghttp)('frameworks', () => {
             .toBe('edited')
         } catch (error) {
           const said = app.output().split('\n').slice(-15).join('\n')
-          throw new Error(`#c0 did not update after editing ${spec.hmr.file}; the dev server said:\n${said}`, { cause: error })
+          throw new Error(`#c0 did not update after editing ${spec.hmr.file}; the dev server said:\n${said}`, {
+            cause: error,
+          })
         }
         expect(watched.errors).toEqual([])
       } finally {

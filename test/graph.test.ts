@@ -41,7 +41,7 @@ describe('lexImports', () => {
   })
 
   it('throws on code it cannot parse', () => {
-    expect(() => lexImports('import {')).toThrow()
+    expect(() => lexImports('import {')).toThrow(/Parse error/)
   })
 })
 
@@ -174,7 +174,10 @@ describe('ServedGraph.closure', () => {
   })
 
   it('drops a response whose resolved file the guard denies, without caching it', async () => {
-    const { graph } = memoryGraph({ '/main.js': `import '/alias.js'`, '/alias.js': `` }, { deniedOnceResolved: ['/alias.js'] })
+    const { graph } = memoryGraph(
+      { '/main.js': `import '/alias.js'`, '/alias.js': `` },
+      { deniedOnceResolved: ['/alias.js'] },
+    )
     const entries = [{ url: '/main.js', as: 'script' as const }]
     const closure = await graph.closure(entries, false)
     expect(closure.resources.map((r) => r.url)).toEqual(['/main.js'])

@@ -116,7 +116,13 @@ async function serveHttp2(hooks: HtmlInterceptHooks, handler: Handler): Promise<
     })
     stream.on('end', () => {
       const { ':status': status, ...rest } = headers
-      resolve({ status: Number(status), headers: rest, body: Buffer.concat(chunks), firstByteMs, endMs: performance.now() - started })
+      resolve({
+        status: Number(status),
+        headers: rest,
+        body: Buffer.concat(chunks),
+        firstByteMs,
+        endMs: performance.now() - started,
+      })
     })
     stream.on('error', reject)
   })
@@ -253,7 +259,13 @@ describe.each([
     const seen = newSeen()
     // "日本" in Shift_JIS: 93 fa 96 7b
     const title = Buffer.from([0x93, 0xfa, 0x96, 0x7b])
-    const bytes = Buffer.concat([Buffer.from('<html><head><title>'), title, Buffer.from('</title></head><body>'), title, Buffer.from('</body></html>')])
+    const bytes = Buffer.concat([
+      Buffer.from('<html><head><title>'),
+      title,
+      Buffer.from('</title></head><body>'),
+      title,
+      Buffer.from('</body></html>'),
+    ])
     const received = await serve(insertingHooks(seen), async (res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=Shift_JIS' })
       res.write(bytes.subarray(0, 20)) // splits the first character

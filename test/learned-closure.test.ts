@@ -59,7 +59,13 @@ describe('LearnedClosure', () => {
       if (window) learned.record(window, { url: `/m${i}.js`, as: 'script' }, 200)
     }
     // 900 ms apart keeps it open, but not past 5 s
-    expect(learned.entriesFor('/').map((entry) => entry.url)).toEqual(['/m0.js', '/m1.js', '/m2.js', '/m3.js', '/m4.js'])
+    expect(learned.entriesFor('/').map((entry) => entry.url)).toEqual([
+      '/m0.js',
+      '/m1.js',
+      '/m2.js',
+      '/m3.js',
+      '/m4.js',
+    ])
     learned.htmlEnded(learned.beginLoad('/x', connection))
     time.advance(1001)
     expect(learned.windowFor(connection, '/x')).toBeUndefined()

@@ -5,25 +5,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import type { TLSSocket } from 'node:tls'
-import { createServer, version as viteVersion, type ViteDevServer } from 'vite'
+import { createServer, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import http2Push from 'vite-plugin-http2-push'
-import { createSelfSignedCertificate } from '../src/tls/self-signed-certificate.js'
-import { TestClient } from './support/http2-clients.js'
-import {
-  expectPushesIdenticalToGets,
-  http1Get,
-  makeTempDir,
-  removeTempDirs,
-  smallApp,
-  tlsPeer,
-} from './support/setup-helpers.js'
+import { createLeafCertificate } from '../src/tls/leaf-certificate.js'
+import { SCRIPT_REQUEST } from './support/browser-headers.mjs'
 import { capturingLogger } from './support/capturing-logger.js'
+import { http1Get } from './support/http1.js'
+import { TestClient } from './support/http2-clients.js'
+import { expectFullPush } from './support/push-checks.js'
+import { smallApp } from './support/apps.js'
+import { tempDir } from './support/temp-dirs.js'
+import { tlsPeer } from './support/tls-peer.js'
+import { viteBlocksRequestsWithoutHost, viteVersion } from './support/vite-version.js'
 
-afterAll(() => removeTempDirs())
-
-/** The user's own HTTP/2 host, with Vite in middleware mode inside it. */
-interface Host {
+/** The user's own HTTP/2 host, with Vite in middleware mode inside it; closes itself (and its temp dirs) with `await using`. */
+interface Host extends AsyncDisposable {
   origin: string
   vite: ViteDevServer
   logs: string[]
@@ -33,12 +30,14 @@ interface Host {
 }
 
 async function startHost(appType: 'custom' | 'spa', { copyAuthority = true } = {}): Promise<Host> {
-  const root = smallApp(`mw-${appType}`, 'host')
-  const certDir = path.join(makeTempDir('mw-certdir'), 'never')
+  const app = smallApp(`mw-${appType}`, 'host')
+  const root = app.path
+  const certParent = tempDir('mw-certdir')
+  const certDir = certParent.join('never')
   const logs: string[] = []
   const hostHandled: string[] = []
 
-  const { key, cert } = createSelfSignedCertificate({ commonName: 'host-cert.test' })
+  const { key, cert } = createLeafCertificate({ commonName: 'host-cert.test' })
   const host = http2.createSecureServer({ allowHTTP1: true, key, cert })
   const vite = await createServer({
     root,
@@ -80,17 +79,13 @@ async function startHost(appType: 'custom' | 'spa', { copyAuthority = true } = {
   })
   await new Promise<void>((resolve) => host.listen(0, 'localhost', resolve))
   const { port } = host.address() as AddressInfo
-  return {
-    origin: `https://localhost:${port}`,
-    vite,
-    logs,
-    certDir,
-    hostHandled,
-    close: async () => {
-      await vite.close()
-      await new Promise<void>((resolve) => host.close(() => resolve()))
-    },
+  const close = async () => {
+    await vite.close()
+    await new Promise<void>((resolve) => host.close(() => resolve()))
+    app.remove()
+    certParent.remove()
   }
+  return { origin: `https://localhost:${port}`, vite, logs, certDir, hostHandled, close, [Symbol.asyncDispose]: close }
 }
 
 describe.each(['custom', 'spa'] as const)('middlewareMode in a node:http2 host, appType %s', (appType) => {
@@ -113,49 +108,38 @@ describe.each(['custom', 'spa'] as const)('middlewareMode in a node:http2 host, 
   })
 
   it('pushes the whole closure to a client that takes push, identical to GETs', async () => {
-    const client = new TestClient(host.origin)
-    try {
-      await client.ready()
-      expect((client.session.socket as unknown as TLSSocket).getPeerCertificate().subject.CN).toBe('host-cert.test')
-      const load = await client.loadPage('/')
-      if (appType === 'custom') expect(host.hostHandled).toContain('/')
-      const keys = [...load.closure.keys()]
-      for (const key of [
-        '/@vite/client',
-        '/src/main.ts',
-        '/src/a.ts',
-        '/src/b.ts',
-        '/src/style.css',
-        'style:/src/page.css',
-      ]) {
-        expect(keys).toContain(key)
-      }
-      expect([...load.fromPush].sort()).toEqual(keys.sort())
-      expect(load.requested.size).toBe(0)
-      expect(client.unusedPushKeys()).toEqual([])
-      expect(load.html).not.toContain('modulepreload')
-      await expectPushesIdenticalToGets(host.origin, load.pushesReceived)
-      expect(host.logs.some((line) => /\[vite-plugin-http2-push\] \/: pushed \d+/.test(line))).toBe(true)
-
-      // a reload on the same connection pushes nothing
-      const reload = await client.loadPage('/')
-      expect(reload.pushesReceived).toEqual([])
-    } finally {
-      await client.close()
+    await using client = new TestClient(host.origin)
+    await client.ready()
+    expect((client.session.socket as unknown as TLSSocket).getPeerCertificate().subject.CN).toBe('host-cert.test')
+    const load = await client.loadPage('/')
+    if (appType === 'custom') expect(host.hostHandled).toContain('/')
+    const keys = [...load.closure.keys()]
+    for (const key of [
+      '/@vite/client',
+      '/src/main.ts',
+      '/src/a.ts',
+      '/src/b.ts',
+      '/src/style.css',
+      'style:/src/page.css',
+    ]) {
+      expect(keys).toContain(key)
     }
+    await expectFullPush(host.origin, client, load)
+    expect(load.html).not.toContain('modulepreload')
+    expect(host.logs.some((line) => /\[vite-plugin-http2-push\] \/: pushed \d+/.test(line))).toBe(true)
+
+    // a reload on the same connection pushes nothing
+    const reload = await client.loadPage('/')
+    expect(reload.pushesReceived).toEqual([])
   })
 
   it('gives a client that refuses push modulepreload links and no push', async () => {
-    const client = new TestClient(host.origin, { enablePush: false })
-    try {
-      const load = await client.loadPage('/')
-      expect(client.pushes).toEqual([])
-      expect(load.html).toContain('<link rel="modulepreload" href="/src/b.ts">')
-      expect(load.requested.size).toBe(load.closure.size)
-      expect(load.requestWaves).toBe(1)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(host.origin, { enablePush: false })
+    const load = await client.loadPage('/')
+    expect(client.pushes).toEqual([])
+    expect(load.html).toMatch(/<link rel="modulepreload" href="\/src\/b\.ts\?__h2v=[\w-]+">/)
+    expect(load.requested.size).toBe(load.closure.size)
+    expect(load.requestWaves).toBe(1)
   })
 
   it('still answers HTTP/1.1 (with preload links) and takes the HMR websocket on the same port', async () => {
@@ -163,8 +147,8 @@ describe.each(['custom', 'spa'] as const)('middlewareMode in a node:http2 host, 
     expect(page.httpVersion).toBe('1.1')
     expect(page.status).toBe(200)
     expect(page.body.toString()).toContain('/@vite/client')
-    expect(page.body.toString()).toContain('<link rel="modulepreload" href="/src/b.ts">')
-    const module = await http1Get(`${host.origin}/src/b.ts`, { accept: '*/*' })
+    expect(page.body.toString()).toMatch(/<link rel="modulepreload" href="\/src\/b\.ts\?__h2v=[\w-]+">/)
+    const module = await http1Get(`${host.origin}/src/b.ts`, { accept: SCRIPT_REQUEST.accept })
     expect(module.status).toBe(200)
     expect(module.body.toString()).toContain(`export const b = "b"`)
 
@@ -194,24 +178,19 @@ describe.each(['custom', 'spa'] as const)('middlewareMode in a node:http2 host, 
 })
 
 describe('an HTTP/2 request without a host header (Vite host check)', () => {
-  const blocks = Number(viteVersion.split('.')[0]) < 7
+  const blocks = viteBlocksRequestsWithoutHost
 
   it(`${blocks ? 'is blocked' : 'passes'} on Vite ${viteVersion} when the host does not copy :authority to host`, async () => {
-    const host = await startHost('spa', { copyAuthority: false })
-    const client = new TestClient(host.origin)
-    try {
-      const load = await client.loadPage('/')
-      if (blocks) {
-        // Vite 6 adds its host check when server.https is unset (middleware mode) and 403s a missing host header
-        expect(load.html).toContain('Blocked request')
-        expect(client.pushes).toEqual([])
-      } else {
-        expect(load.html).toContain('/@vite/client')
-        expect(load.fromPush.size).toBe(load.closure.size)
-      }
-    } finally {
-      await client.close()
-      await host.close()
+    await using host = await startHost('spa', { copyAuthority: false })
+    await using client = new TestClient(host.origin)
+    const load = await client.loadPage('/')
+    if (blocks) {
+      // Vite 6 adds its host check when server.https is unset (middleware mode) and 403s a missing host header
+      expect(load.html).toContain('Blocked request')
+      expect(client.pushes).toEqual([])
+    } else {
+      expect(load.html).toContain('/@vite/client')
+      expect(load.fromPush.size).toBe(load.closure.size)
     }
   })
 })

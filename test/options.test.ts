@@ -6,8 +6,11 @@ describe('resolveOptions', () => {
   it('fills every default', () => {
     expect(resolveOptions()).toEqual({
       mode: 'auto',
+      importMap: true,
       earlyHints: false,
       certDir: undefined,
+      certificate: 'auto',
+      caDir: undefined,
       dynamicImports: false,
       maxPushes: DEFAULT_MAX_PUSHES,
       maxPushBytes: 100 * 1024 * 1024,
@@ -18,6 +21,7 @@ describe('resolveOptions', () => {
   })
 
   it.each<[unknown, RegExp]>([
+    [{ importMap: 'yes' }, /option `importMap` must be true or false \(got "yes"\)/],
     [{ maxPushes: -1 }, /option `maxPushes` must be a whole number >= 0.*\(got -1\)/],
     [{ maxPushBytes: '10' }, /option `maxPushBytes` must be a whole number >= 0.*\(got "10"\)/],
     [{ maxPushes: 1.5 }, /`maxPushes`/],
@@ -25,9 +29,14 @@ describe('resolveOptions', () => {
     [{ log: 1 }, /option `log` must be true or false/],
     [{ certDir: '' }, /option `certDir` must be a non-empty string path/],
     [{ certDir: 42 }, /option `certDir`.*\(got 42\)/],
+    [{ caDir: '' }, /option `caDir` must be a non-empty string path/],
+    [
+      { certificate: 'mkcert' },
+      /option `certificate` must be one of 'auto', 'local-ca', 'self-signed' \(or set server.https to use your own\) \(got "mkcert"\)/,
+    ],
     [
       { maxPush: 3 },
-      /option `maxPush` is not an option; known options: mode, earlyHints, certDir, dynamicImports, maxPushes, maxPushBytes, warmup, log\b/,
+      /option `maxPush` is not an option; known options: mode, importMap, earlyHints, certDir, certificate, caDir, dynamicImports, maxPushes, maxPushBytes, warmup, log\b/,
     ],
     [{ mode: 'fast' }, /option `mode` must be one of 'auto', 'push', 'preload', 'off' \(got "fast"\)/],
     [{ earlyHints: 'on' }, /option `earlyHints` must be true or false/],

@@ -2,18 +2,22 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
+import { promisify, stripVTControlCharacters } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requireBrowserOrSkip } from './support/chromium.js'
 import { plainGet, TestClient } from './support/http2-clients.js'
+import { launchProfileTrusting } from './support/trusted-chromium.js'
 
 const run = promisify(execFile)
 const repo = path.resolve(import.meta.dirname, '..')
-const viteVersion = JSON.parse(fs.readFileSync(path.join(repo, 'node_modules/vite/package.json'), 'utf8'))
-  .version as string
+const versionOf = (name: string) =>
+  JSON.parse(fs.readFileSync(path.join(repo, 'node_modules', name, 'package.json'), 'utf8')).version as string
+const viteVersion = versionOf('vite')
 
 /**
- * What ships: `npm pack`, install the tarball into an app that has never seen this repo, whose
- * config is only `plugins: [http2Push()]`, start its `vite` CLI and load a page.
+ * What ships: `npm pack`, install the tarball into a React app that has never seen this repo,
+ * whose config is only `plugins: [react(), http2Push()]`, start its `vite` CLI and load a page
+ * with a push client and in Chromium.
  */
 describe('the npm pack tarball in a fresh app', () => {
   let app: string
@@ -40,23 +44,34 @@ describe('the npm pack tarball in a fresh app', () => {
     )
     fs.writeFileSync(
       path.join(app, 'vite.config.js'),
-      `import { defineConfig } from 'vite'\nimport http2Push from 'vite-plugin-http2-push'\nexport default defineConfig({ plugins: [http2Push()] })\n`,
+      `import { defineConfig } from 'vite'\nimport react from '@vitejs/plugin-react'\nimport http2Push from 'vite-plugin-http2-push'\nexport default defineConfig({ plugins: [react(), http2Push()] })\n`,
     )
     fs.writeFileSync(
       path.join(app, 'index.html'),
-      `<!doctype html><html><head></head><body><script type="module" src="/src/main.js"></script></body></html>`,
+      `<!doctype html><html><head><link rel="icon" href="data:,"></head><body><div id="root"></div><script type="module" src="/src/main.jsx"></script></body></html>`,
     )
     fs.mkdirSync(path.join(app, 'src'))
     fs.writeFileSync(
-      path.join(app, 'src/main.js'),
-      `import { a } from './a.js'\nimport './style.css'\ndocument.body.textContent = a\n`,
+      path.join(app, 'src/main.jsx'),
+      `import { createRoot } from 'react-dom/client'\nimport { a } from './a.js'\nimport './style.css'\n` +
+        `function App() { return <p id="text">{a}</p> }\ncreateRoot(document.getElementById('root')).render(<App />)\n`,
     )
     fs.writeFileSync(path.join(app, 'src/a.js'), `import { b } from './b.js'\nexport const a = 'a' + b\n`)
     fs.writeFileSync(path.join(app, 'src/b.js'), `export const b = 'b'\n`)
     fs.writeFileSync(path.join(app, 'src/style.css'), `body { color: teal }\n`)
     await run(
       'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${packed!.filename}`, `vite@${viteVersion}`],
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        `./${packed!.filename}`,
+        `vite@${viteVersion}`,
+        `react@${versionOf('react')}`,
+        `react-dom@${versionOf('react-dom')}`,
+        `@vitejs/plugin-react@${versionOf('@vitejs/plugin-react')}`,
+      ],
       {
         cwd: app,
       },
@@ -68,7 +83,7 @@ describe('the npm pack tarball in a fresh app', () => {
     origin = await new Promise<string>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         output.push(chunk.toString())
-        const match = /Local:\s+(https?:\/\/[^\s/]+)/.exec(output.join('').replace(/\x1b\[[0-9;]*m/g, ''))
+        const match = /Local:\s+(https?:\/\/[^\s/]+)/.exec(stripVTControlCharacters(output.join('')))
         if (match) resolve(match[1]!)
       }
       vite!.stdout!.on('data', onData)
@@ -87,7 +102,7 @@ describe('the npm pack tarball in a fresh app', () => {
     const client = new TestClient(origin)
     try {
       const load = await client.loadPage('/')
-      expect(load.closure.size).toBeGreaterThanOrEqual(6) // client, env, main, a, b, style
+      expect(load.closure.size).toBeGreaterThanOrEqual(8) // client, env, refresh, main, a, b, style, react deps
       expect(load.fromPush.size).toBe(load.closure.size)
       for (const push of load.pushesReceived) {
         const pushed = (await push.response)!
@@ -100,4 +115,35 @@ describe('the npm pack tarball in a fresh app', () => {
     }
     expect(output.join('')).toContain('[vite-plugin-http2-push] /: pushed')
   })
+
+  it.skipIf(!requireBrowserOrSkip())(
+    'reloads in Chromium with no module request: every resource from the cache',
+    async () => {
+      const context = await launchProfileTrusting(origin)
+      try {
+        const page = await context.newPage()
+        const errors: string[] = []
+        page.on('pageerror', (error) => errors.push(error.message))
+        await page.goto(`${origin}/`)
+        await page.waitForSelector('#text')
+        expect(await page.locator('script[type="importmap"]').count()).toBe(1)
+        for (let reload = 0; reload < 2; reload++) {
+          await page.reload()
+          await page.waitForSelector('#text')
+        }
+        const fetched = await page.evaluate(() =>
+          performance
+            .getEntriesByType('resource')
+            .map((entry) => entry as PerformanceResourceTiming)
+            .filter((entry) => entry.initiatorType !== 'navigation' && entry.transferSize !== 0)
+            .map((entry) => entry.name),
+        )
+        expect(fetched).toEqual([])
+        expect(await page.textContent('#text')).toBe('ab')
+        expect(errors).toEqual([])
+      } finally {
+        await context.close()
+      }
+    },
+  )
 })

@@ -1,3 +1,4 @@
+import MagicString from 'magic-string'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { lexerReady } from '../src/graph/lex-imports.js'
 import { extractPageEntries } from '../src/html/page-entries.js'
@@ -6,7 +7,9 @@ import { insertModulePreloads } from '../src/html/preload-links.js'
 beforeAll(() => lexerReady())
 
 function edit(html: string, urls: string[], page = '/') {
-  return insertModulePreloads(html, extractPageEntries(html, page), urls)
+  const edited = new MagicString(html)
+  const added = insertModulePreloads(edited, extractPageEntries(html, page), urls)
+  return { html: edited.toString(), added }
 }
 
 describe('insertModulePreloads', () => {

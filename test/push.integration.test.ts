@@ -1,29 +1,28 @@
 import fs from 'node:fs'
-import https from 'node:https'
-import os from 'node:os'
-import path from 'node:path'
 import http2 from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { basicAppConfig, createBasicApp } from './support/basic-app.js'
-import { generateApp } from './support/generate-app.js'
+import { basicApp, type BasicApp } from './support/basic-app.js'
+import { generatedApp } from './support/apps.js'
+import { http1Get } from './support/http1.js'
 import { readResponse, TestClient } from './support/http2-clients.js'
-import { crawl, expectPushesIdenticalToGets } from './support/push-checks.js'
+import { crawl, expectFullPush, expectPushesIdenticalToGets } from './support/push-checks.js'
+import type { TempDir } from './support/temp-dirs.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
 
 describe('push of a page closure (every URL form)', () => {
-  let dir: string
+  let app: BasicApp
   let t: TestServer
   let client: TestClient
 
   beforeAll(async () => {
-    dir = createBasicApp()
-    t = await startTestServer(path.join(dir, 'app'), {}, basicAppConfig(dir))
+    app = basicApp()
+    t = await startTestServer(app.root, {}, app.config)
     client = new TestClient(t.origin)
   })
   afterAll(async () => {
     await client?.close()
     await t?.close()
-    fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   it('speaks h2 over TLS and pushes the whole static closure, all of it used', async () => {
@@ -87,66 +86,37 @@ describe('push of a page closure (every URL form)', () => {
   })
 
   it('gives a new connection the full closure again', async () => {
-    const fresh = new TestClient(t.origin)
-    try {
-      const load = await fresh.loadPage('/')
-      expect(load.fromPush.size).toBe(load.closure.size)
-      expect(fresh.unusedPushKeys()).toEqual([])
-    } finally {
-      await fresh.close()
-    }
+    await using fresh = new TestClient(t.origin)
+    const load = await fresh.loadPage('/')
+    expect(load.fromPush.size).toBe(load.closure.size)
+    expect(fresh.unusedPushKeys()).toEqual([])
   })
 
   it('pushes dynamic imports only when asked', async () => {
-    const withDynamic = await startTestServer(path.join(dir, 'app'), { dynamicImports: true }, basicAppConfig(dir))
-    const fresh = new TestClient(withDynamic.origin)
-    try {
-      await fresh.loadPage('/')
-      expect(fresh.pushes.map((push) => push.key)).toContain('/src/lazy.ts')
-    } finally {
-      await fresh.close()
-      await withDynamic.close()
-    }
+    await using withDynamic = await startTestServer(app.root, { dynamicImports: true }, app.config)
+    await using fresh = new TestClient(withDynamic.origin)
+    await fresh.loadPage('/')
+    expect(fresh.pushes.map((push) => push.key)).toContain('/src/lazy.ts')
   })
 
   it('gives a client that refuses push no push, and the closure as modulepreload links', async () => {
-    const refusing = new TestClient(t.origin, { enablePush: false })
-    try {
-      const load = await refusing.loadPage('/')
-      expect(refusing.pushes).toEqual([])
-      expect(load.html).toContain('<script src="/src/main.ts" type="module"></script>')
-      expect(load.html).toContain('<link rel="modulepreload" href="/src/b.ts">')
-      expect(load.requested.size).toBe(load.closure.size)
-      // everything is known from the HTML: one request wave instead of one per import level
-      expect(load.requestWaves).toBe(1)
-    } finally {
-      await refusing.close()
-    }
+    await using refusing = new TestClient(t.origin, { enablePush: false })
+    const load = await refusing.loadPage('/')
+    expect(refusing.pushes).toEqual([])
+    // the page's own entry and the links name versioned URLs (the import map's)
+    expect(load.html).toMatch(/<script src="\/src\/main\.ts\?__h2v=[\w-]+" type="module"><\/script>/)
+    expect(load.html).toMatch(/<link rel="modulepreload" href="\/src\/b\.ts\?__h2v=[\w-]+">/)
+    expect(load.requested.size).toBe(load.closure.size)
+    // everything is known from the HTML: one request wave instead of one per import level
+    expect(load.requestWaves).toBe(1)
   })
 
   it('still answers HTTP/1.1 on the same port', async () => {
-    const { status, body, protocol } = await new Promise<{ status: number; body: string; protocol: string }>(
-      (resolve, reject) => {
-        https
-          .get(`${t.origin}/`, { rejectUnauthorized: false }, (res) => {
-            let text = ''
-            res.setEncoding('utf8')
-            res.on('data', (chunk: string) => (text += chunk))
-            res.on('end', () =>
-              resolve({
-                status: res.statusCode!,
-                body: text,
-                protocol: `${res.httpVersionMajor}.${res.httpVersionMinor}`,
-              }),
-            )
-          })
-          .on('error', reject)
-      },
-    )
-    expect(protocol).toBe('1.1')
-    expect(status).toBe(200)
-    expect(body).toContain('/@vite/client')
-    expect(body).toContain('<link rel="modulepreload" href="/src/b.ts">')
+    const page = await http1Get(`${t.origin}/`, {})
+    expect(page.httpVersion).toBe('1.1')
+    expect(page.status).toBe(200)
+    expect(page.body.toString()).toContain('/@vite/client')
+    expect(page.body.toString()).toMatch(/<link rel="modulepreload" href="\/src\/b\.ts\?__h2v=[\w-]+">/)
   })
 
   it('logs one compact line per page load', () => {
@@ -158,43 +128,30 @@ describe('push of a page closure (every URL form)', () => {
 
 describe('with base /app/', () => {
   it('pushes the closure under the base, identical to GETs', async () => {
-    const dir = createBasicApp()
-    const t = await startTestServer(path.join(dir, 'app'), {}, { ...basicAppConfig(dir), base: '/app/' })
-    const client = new TestClient(t.origin)
-    try {
-      const load = await client.loadPage('/app/')
-      const keys = [...load.closure.keys()]
-      expect(keys).toContain('/app/@vite/client')
-      expect(keys).toContain('/app/src/main.ts')
-      expect(keys).toContain('style:/app/src/page.css')
-      expect(load.fromPush.size).toBe(load.closure.size)
-      expect(client.unusedPushKeys()).toEqual([])
-      await expectPushesIdenticalToGets(t.origin, load.pushesReceived)
-    } finally {
-      await client.close()
-      await t.close()
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    using app = basicApp()
+    await using t = await startTestServer(app.root, {}, { ...app.config, base: '/app/' })
+    await using client = new TestClient(t.origin)
+    const load = await client.loadPage('/app/')
+    const keys = [...load.closure.keys()]
+    expect(keys).toContain('/app/@vite/client')
+    expect(keys).toContain('/app/src/main.ts')
+    expect(keys).toContain('style:/app/src/page.css')
+    await expectFullPush(t.origin, client, load)
   })
 })
 
 describe('delivery modes', () => {
-  let dir: string
+  let app: BasicApp
   beforeAll(() => {
-    dir = createBasicApp()
+    app = basicApp()
   })
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+  afterAll(() => app?.remove())
 
   async function loadWith(mode: 'push' | 'preload' | 'off', enablePush: boolean) {
-    const t = await startTestServer(path.join(dir, 'app'), { mode }, basicAppConfig(dir))
-    const client = new TestClient(t.origin, { enablePush })
-    try {
-      const load = await client.loadPage('/')
-      return { load, pushes: client.pushes.length }
-    } finally {
-      await client.close()
-      await t.close()
-    }
+    await using t = await startTestServer(app.root, { mode }, app.config)
+    await using client = new TestClient(t.origin, { enablePush })
+    const load = await client.loadPage('/')
+    return { load, pushes: client.pushes.length }
   }
 
   it.each([
@@ -216,196 +173,158 @@ describe('delivery modes', () => {
 
   it('earlyHints sends a 103 listing the cached closure before the page, only when asked', async () => {
     for (const earlyHints of [true, false]) {
-      const t = await startTestServer(path.join(dir, 'app'), { earlyHints }, basicAppConfig(dir))
-      const client = new TestClient(t.origin, { enablePush: false })
-      try {
-        await client.loadPage('/') // the page's closure is known and cached from here on
-        const informational: http2.IncomingHttpHeaders[] = []
-        const request = client.session.request({ ':path': '/', accept: 'text/html' })
-        request.on('headers', (headers) => informational.push(headers))
-        const page = await readResponse(request)
-        expect(page.status).toBe(200)
-        if (!earlyHints) {
-          expect(informational).toEqual([])
-          continue
-        }
-        expect(informational).toHaveLength(1)
-        expect(informational[0]![':status']).toBe(103)
-        const links = ([] as string[]).concat(informational[0]!.link ?? []).join(', ')
-        expect(links).toContain('</src/b.ts>; rel=modulepreload')
-        expect(links).toContain('</@vite/client>; rel=modulepreload')
-        expect(links).not.toContain('page.css')
-      } finally {
-        await client.close()
-        await t.close()
+      await using t = await startTestServer(app.root, { earlyHints }, app.config)
+      await using client = new TestClient(t.origin, { enablePush: false })
+      await client.loadPage('/') // the page's closure is known and cached from here on
+      const informational: http2.IncomingHttpHeaders[] = []
+      const request = client.session.request({ ':path': '/', accept: 'text/html' })
+      request.on('headers', (headers) => informational.push(headers))
+      const page = await readResponse(request)
+      expect(page.status).toBe(200)
+      if (!earlyHints) {
+        expect(informational).toEqual([])
+        continue
       }
+      expect(informational).toHaveLength(1)
+      expect(informational[0]![':status']).toBe(103)
+      const links = ([] as string[]).concat(informational[0]!.link ?? []).join(', ')
+      expect(links).toMatch(/<\/src\/b\.ts\?__h2v=[\w-]+>; rel=modulepreload/)
+      expect(links).toMatch(/<\/@vite\/client\?__h2v=[\w-]+>; rel=modulepreload/)
+      expect(links).not.toContain('page.css')
     }
   })
 
   it('mode preload lists the closure even for a client that takes push, and pushes nothing', async () => {
     const { load, pushes } = await loadWith('preload', true)
     expect(pushes).toBe(0)
-    expect(load.html).toContain('<link rel="modulepreload" href="/src/b.ts">')
+    expect(load.html).toMatch(/<link rel="modulepreload" href="\/src\/b\.ts\?__h2v=[\w-]+">/)
     expect(load.requestWaves).toBe(1)
   })
 })
 
 describe('after an edit', () => {
-  let dir: string
+  let app: BasicApp
   let t: TestServer
 
   beforeAll(async () => {
-    dir = createBasicApp()
-    t = await startTestServer(path.join(dir, 'app'), {}, basicAppConfig(dir))
+    app = basicApp()
+    t = await startTestServer(app.root, {}, app.config)
   })
   afterAll(async () => {
     await t?.close()
-    fs.rmSync(dir, { recursive: true, force: true })
+    app?.remove()
   })
 
   it('re-pushes exactly the responses that changed, none stale', async () => {
-    const client = new TestClient(t.origin)
-    try {
-      await client.loadPage('/')
-      const before = await crawl(t.origin, '/')
-      fs.writeFileSync(
-        path.join(dir, 'app/src/b.ts'),
-        `import { a } from './a.ts'\nexport function b(): string { return 'B2' + typeof a }\n`,
-      )
-      // wait until Vite serves the edit
-      await expect
-        .poll(async () => [...(await crawl(t.origin, '/')).values()].some((r) => r.body.includes('B2')), {
-          timeout: 10_000,
-        })
-        .toBe(true)
-      const after = await crawl(t.origin, '/')
-      const changed = [...after.entries()]
-        .filter(([key, response]) => !before.get(key)?.body.equals(response.body))
-        .map(([key]) => key)
-        .sort()
-      expect(changed.length).toBeGreaterThan(0)
-      expect(changed.length).toBeLessThan(after.size)
+    await using client = new TestClient(t.origin)
+    await client.loadPage('/')
+    const before = await crawl(t.origin, '/')
+    fs.writeFileSync(
+      app.join('app/src/b.ts'),
+      `import { a } from './a.ts'\nexport function b(): string { return 'B2' + typeof a }\n`,
+    )
+    // wait until Vite serves the edit
+    await expect
+      .poll(async () => [...(await crawl(t.origin, '/')).values()].some((r) => r.body.includes('B2')), {
+        timeout: 10_000,
+      })
+      .toBe(true)
+    const after = await crawl(t.origin, '/')
+    const changed = [...after.entries()]
+      .filter(([key, response]) => !before.get(key)?.body.equals(response.body))
+      .map(([key]) => key)
+      .sort()
+    expect(changed.length).toBeGreaterThan(0)
+    expect(changed.length).toBeLessThan(after.size)
 
-      const reload = await client.loadPage('/')
-      expect(reload.pushesReceived.map((push) => push.key).sort()).toEqual(changed)
-      for (const push of reload.pushesReceived) {
-        expect((await push.response)!.body.equals(after.get(push.key)!.body), push.key).toBe(true)
-      }
-      await expectPushesIdenticalToGets(t.origin, reload.pushesReceived)
-    } finally {
-      await client.close()
+    const reload = await client.loadPage('/')
+    expect(reload.pushesReceived.map((push) => push.key).sort()).toEqual(changed)
+    for (const push of reload.pushesReceived) {
+      expect((await push.response)!.body.equals(after.get(push.key)!.body), push.key).toBe(true)
     }
+    await expectPushesIdenticalToGets(t.origin, reload.pushesReceived)
   })
 })
 
 describe('a page of several hundred modules', () => {
-  let dir: string
+  let dir: TempDir
   let t: TestServer
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-big-'))
-    generateApp(dir, { modules: 450, depth: 10, fanout: 4, withCss: true, withJson: true })
-    t = await startTestServer(dir)
+    dir = generatedApp('big', { modules: 450, depth: 10, fanout: 4, withCss: true, withJson: true })
+    t = await startTestServer(dir.path)
   })
   afterAll(async () => {
     await t?.close()
-    fs.rmSync(dir, { recursive: true, force: true })
+    dir?.remove()
   })
 
   it('warms the page closure at start, before any request', async () => {
     await expect.poll(() => t.plugin.api!.cachedResponseCount, { timeout: 20_000 }).toBeGreaterThan(450)
-    const cold = await startTestServer(dir, { warmup: false })
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 500))
-      expect(cold.plugin.api!.cachedResponseCount).toBe(0)
-    } finally {
-      await cold.close()
-    }
+    await using cold = await startTestServer(dir.path, { warmup: false })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(cold.plugin.api!.cachedResponseCount).toBe(0)
   })
 
   it('pushes all of it to a client that raised its reserved-stream limit', async () => {
-    const client = new TestClient(t.origin, { maxReservedRemoteStreams: 1000 })
-    try {
-      const load = await client.loadPage('/')
-      expect(load.closure.size).toBeGreaterThan(450)
-      expect(load.fromPush.size / load.closure.size).toBeGreaterThanOrEqual(0.95)
-      expect(client.unusedPushKeys()).toEqual([])
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, { maxReservedRemoteStreams: 1000 })
+    const load = await client.loadPage('/')
+    expect(load.closure.size).toBeGreaterThan(450)
+    expect(load.fromPush.size / load.closure.size).toBeGreaterThanOrEqual(0.95)
+    expect(client.unusedPushKeys()).toEqual([])
   })
 
   it('stays within the limits of a default Node client (200 reserved) capped at 100 streams', async () => {
-    const client = new TestClient(t.origin, { maxReservedRemoteStreams: 200, settings: { maxConcurrentStreams: 100 } })
-    try {
-      const load = await client.loadPage('/')
-      expect(load.fromPush.size).toBe(load.closure.size)
-      expect(client.unusedPushKeys()).toEqual([])
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, {
+      maxReservedRemoteStreams: 200,
+      settings: { maxConcurrentStreams: 100 },
+    })
+    const load = await client.loadPage('/')
+    expect(load.fromPush.size).toBe(load.closure.size)
+    expect(client.unusedPushKeys()).toEqual([])
   })
 
   it('pushes nothing to a client that allows a single stream, and serves it normally', async () => {
-    const client = new TestClient(t.origin, { settings: { maxConcurrentStreams: 1 } })
-    try {
-      const load = await client.loadPage('/')
-      expect(client.pushes).toEqual([])
-      expect(load.requested.size).toBe(load.closure.size)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin, { settings: { maxConcurrentStreams: 1 } })
+    const load = await client.loadPage('/')
+    expect(client.pushes).toEqual([])
+    expect(load.requested.size).toBe(load.closure.size)
   })
 
   it('applies the push budget', async () => {
-    const limited = await startTestServer(dir, { maxPushes: 10 })
-    const client = new TestClient(limited.origin)
-    try {
-      const load = await client.loadPage('/')
-      expect(load.pushesReceived.length).toBe(10)
-      expect(load.requested.size).toBe(load.closure.size - 10)
-      expect(limited.logs.some((line) => /over budget/.test(line))).toBe(true)
-    } finally {
-      await client.close()
-      await limited.close()
-    }
+    await using limited = await startTestServer(dir.path, { maxPushes: 10 })
+    await using client = new TestClient(limited.origin)
+    const load = await client.loadPage('/')
+    expect(load.pushesReceived.length).toBe(10)
+    expect(load.requested.size).toBe(load.closure.size - 10)
+    expect(limited.logs.some((line) => /over budget/.test(line))).toBe(true)
   })
 
   it('keeps serving when a client resets every push', async () => {
-    const resetting = new TestClient(t.origin)
-    resetting.session.on('stream', (stream) => stream.close(http2.constants.NGHTTP2_REFUSED_STREAM))
-    try {
+    {
+      await using resetting = new TestClient(t.origin)
+      resetting.session.on('stream', (stream) => stream.close(http2.constants.NGHTTP2_REFUSED_STREAM))
       const page = await resetting.get('/')
       expect(page.status).toBe(200)
       expect(page.body.toString()).toContain('/src/main.js')
-    } finally {
-      await resetting.close()
     }
-    const other = new TestClient(t.origin)
-    try {
-      const load = await other.loadPage('/')
-      expect(load.fromPush.size).toBe(load.closure.size)
-    } finally {
-      await other.close()
-    }
+    await using other = new TestClient(t.origin)
+    const load = await other.loadPage('/')
+    expect(load.fromPush.size).toBe(load.closure.size)
   })
 
   it('stops pushing to a connection that keeps resetting pushes, and gives it preload links instead', async () => {
     // 3 loads x ~455 resets would pass the ~1,000-reset burst after which nghttp2 ends the session
-    const resetting = new TestClient(t.origin)
+    await using resetting = new TestClient(t.origin)
     resetting.session.on('stream', (stream) => stream.close(http2.constants.NGHTTP2_CANCEL))
     const goaways: number[] = []
     resetting.session.on('goaway', (code) => goaways.push(code))
-    try {
-      const pages = []
-      for (let i = 0; i < 3; i++) pages.push(await resetting.get('/', { accept: 'text/html' }))
-      for (const page of pages) expect(page.status).toBe(200)
-      expect(resetting.pushes.length).toBeLessThan(450)
-      expect(pages[2]!.body.toString()).toContain('<link rel="modulepreload"')
-      expect(goaways).toEqual([])
-    } finally {
-      await resetting.close()
-    }
+    const pages = []
+    for (let i = 0; i < 3; i++) pages.push(await resetting.get('/', { accept: 'text/html' }))
+    for (const page of pages) expect(page.status).toBe(200)
+    expect(resetting.pushes.length).toBeLessThan(450)
+    expect(pages[2]!.body.toString()).toContain('<link rel="modulepreload"')
+    expect(goaways).toEqual([])
   })
 
   it('keeps serving when a client drops the connection mid-push', async () => {
@@ -413,26 +332,20 @@ describe('a page of several hundred modules', () => {
     dropping.session.once('stream', () => dropping.session.destroy())
     await dropping.get('/').catch(() => undefined)
     await expect.poll(() => t.plugin.api!.connectionCount, { timeout: 10_000 }).toBe(0)
-    const other = new TestClient(t.origin)
-    try {
+    {
+      await using other = new TestClient(t.origin)
       const load = await other.loadPage('/')
       expect(load.fromPush.size).toBe(load.closure.size)
-    } finally {
-      await other.close()
     }
     await expect.poll(() => t.plugin.api!.connectionCount, { timeout: 10_000 }).toBe(0)
   })
 
   it('pushes the page to one connection once when it asks for it twice at once', async () => {
-    const client = new TestClient(t.origin)
-    try {
-      await Promise.all([client.get('/'), client.get('/')])
-      const keys = client.pushes.map((push) => push.key)
-      expect(new Set(keys).size).toBe(keys.length)
-      expect(keys.length).toBeGreaterThan(450)
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin)
+    await Promise.all([client.get('/'), client.get('/')])
+    const keys = client.pushes.map((push) => push.key)
+    expect(new Set(keys).size).toBe(keys.length)
+    expect(keys.length).toBeGreaterThan(450)
   })
 
   it('holds per-connection state only while connections are open', async () => {

@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Plugin } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DOCUMENT_REQUEST, SCRIPT_REQUEST as SCRIPT, STYLE_REQUEST as STYLE } from './support/browser-headers.mjs'
 import { plainGet, TestClient, type FetchedResponse, type ReceivedPush } from './support/http2-clients.js'
 import { expectPushesIdenticalToGets } from './support/push-checks.js'
 import { startTestServer, type TestServer } from './support/vite-server.js'
@@ -26,6 +27,8 @@ interface Attack {
   url: string
   /** When set, the importing module uses this specifier instead (e.g. with a raw NUL character). */
   importSpecifier?: string
+  /** Vite itself serves the file to a plain GET (its behaviour, not the plugin's): only the plugin's deliveries are checked. */
+  viteServesIt?: boolean
 }
 
 // created when the file is collected, so each attack can be its own test
@@ -82,6 +85,10 @@ function attacks(): Attack[] {
     { name: '/@id/__x00__ with an absolute path', url: `/@id/__x00__${out}/secret.js` },
     { name: 'fragment after the path', url: `/@fs${out}/secret.js#x` },
     { name: 'encoded fragment', url: `/@fs${out}/secret.js%23` },
+    { name: 'a symlink out of the root', url: '/linked/secret.js', viteServesIt: true },
+    { name: 'a symlink out of the root ?raw', url: '/linked/secret.txt?raw', viteServesIt: true },
+    { name: '/key.pem (server.fs.deny *.pem)', url: '/key.pem?raw' },
+    { name: '/cert.crt (server.fs.deny *.crt)', url: '/cert.crt?import&raw' },
   ]
 }
 
@@ -132,9 +139,6 @@ const CASES = attacks().map((attack, i) => ({
   importer: `/importers/attack-${i}.js`,
 }))
 
-const SCRIPT = { accept: '*/*', 'sec-fetch-dest': 'script' }
-const STYLE = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
-
 describe('a push goes through the same access checks as a GET', () => {
   let t: TestServer
   const allPushBodies: Array<{ page: string; key: string; body: Buffer }> = []
@@ -149,6 +153,8 @@ describe('a push goes through the same access checks as a GET', () => {
       'outside/secret.css': `body::after { content: '${MARKER}-outside-css' }\n`,
       'app/.env': `SECRET_TOKEN=${MARKER}-env\n`,
       'app/x.secret': `${MARKER}-x-secret\n`,
+      'app/key.pem': `${MARKER}-pem\n`,
+      'app/cert.crt': `${MARKER}-crt\n`,
       'app/src/main.js': `export const main = 'main'\n`,
       'app/src/allowed.js': `export const allowed = '${ALLOWED_MARKER}-js'\n`,
       'app/src/allowed.txt': `${ALLOWED_MARKER}-txt\n`,
@@ -173,6 +179,7 @@ describe('a push goes through the same access checks as a GET', () => {
       fs.mkdirSync(path.dirname(file), { recursive: true })
       fs.writeFileSync(file, content)
     }
+    fs.symlinkSync(outside, path.join(app, 'linked'))
     t = await startTestServer(
       app,
       {},
@@ -191,19 +198,15 @@ describe('a push goes through the same access checks as a GET', () => {
 
   /** Loads `page` on a fresh push-accepting connection; returns the load and every push received. */
   async function loadWithPush(page: string) {
-    const client = new TestClient(t.origin)
-    try {
-      const load = await client.loadPage(page)
-      // wait for every pushed body, used or not
-      const pushes: Array<{ push: ReceivedPush; response: FetchedResponse | undefined }> = []
-      for (const push of client.pushes) pushes.push({ push, response: await push.response })
-      for (const { push, response } of pushes)
-        if (response) allPushBodies.push({ page, key: push.key, body: response.body })
-      allHtml.push({ page, html: load.html })
-      return { load, pushes, client }
-    } finally {
-      await client.close()
-    }
+    await using client = new TestClient(t.origin)
+    const load = await client.loadPage(page)
+    // wait for every pushed body, used or not
+    const pushes: Array<{ push: ReceivedPush; response: FetchedResponse | undefined }> = []
+    for (const push of client.pushes) pushes.push({ push, response: await push.response })
+    for (const { push, response } of pushes)
+      if (response) allPushBodies.push({ page, key: push.key, body: response.body })
+    allHtml.push({ page, html: load.html })
+    return { load, pushes, client }
   }
 
   it('the positive control: an allowed URL referenced and imported the same way is pushed, identical to its GET', async () => {
@@ -228,7 +231,7 @@ describe('a push goes through the same access checks as a GET', () => {
       const label = `${attack.name} (${JSON.stringify(attack.url)})`
 
       // 1. a plain GET (as written and as a browser resolves it; as a script and as a stylesheet)
-      for (const form of getForms(attack.url, t.origin)) {
+      for (const form of attack.viteServesIt ? [] : getForms(attack.url, t.origin)) {
         for (const headers of [SCRIPT, STYLE]) {
           const got = await plainGet(t.origin, form, headers)
           expect(got.body.toString('latin1'), `GET ${form} ${headers['sec-fetch-dest']}: ${label}`).not.toContain(
@@ -263,32 +266,51 @@ describe('a push goes through the same access checks as a GET', () => {
         t.origin,
         pushes.map(({ push }) => push),
       )
-      // and nothing the page loaded (pushed or requested) holds the secret
-      for (const [key, response] of load.closure) {
+      // and nothing the page loaded (pushed or requested) holds the secret (what Vite itself
+      // serves to the page's own requests is Vite's; the pushes above were checked either way)
+      for (const [key, response] of attack.viteServesIt ? [] : load.closure) {
         expect(response.body.toString('latin1'), `${key}: ${label}`).not.toContain(MARKER)
       }
 
       // 3. a client that refuses push gets modulepreload links only to what a GET serves as JavaScript
-      const refusing = new TestClient(t.origin, { enablePush: false })
-      try {
-        const html = (
-          await refusing.get(attack.page, { accept: 'text/html', 'sec-fetch-dest': 'document' })
-        ).body.toString()
-        expect(html, label).not.toContain(MARKER)
-        const original = new Set(
-          [...load.html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)].map((m) => m[1]!),
-        )
-        const added = [...html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)]
-          .map((m) => m[1]!)
-          .filter((href) => !original.has(href))
-        for (const href of added) {
-          const url = href.replace(/&amp;/g, '&')
-          const got = await plainGet(t.origin, url, SCRIPT)
-          expect(got.status, `preload link ${url} added by the plugin: ${label}`).toBe(200)
-          expect(got.body.toString('latin1')).not.toContain(MARKER)
+      await using refusing = new TestClient(t.origin, { enablePush: false })
+      const html = (await refusing.get(attack.page, DOCUMENT_REQUEST)).body.toString()
+      expect(html, label).not.toContain(MARKER)
+      const original = new Set([...load.html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)].map((m) => m[1]!))
+      const added = [...html.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)]
+        .map((m) => m[1]!)
+        .filter((href) => !original.has(href))
+      for (const href of added) {
+        const url = href.replace(/&amp;/g, '&')
+        const got = await plainGet(t.origin, url, SCRIPT)
+        expect(got.status, `preload link ${url} added by the plugin: ${label}`).toBe(200)
+        expect(got.body.toString('latin1')).not.toContain(MARKER)
+      }
+
+      // 4. its import map names only what a GET serves, and versioned URLs answer nothing more
+      const mapJson = /<script type="importmap">(.*?)<\/script>/s.exec(html)?.[1]
+      const imports = Object.entries(
+        (JSON.parse(mapJson ?? '{}') as { imports?: Record<string, string> }).imports ?? {},
+      )
+      expect(imports.length, `an import map: ${label}`).toBeGreaterThan(0)
+      for (const [url, versioned] of imports) {
+        expect((await plainGet(t.origin, url, SCRIPT)).status, `import map entry ${url}: ${label}`).toBe(200)
+        const got = await refusing.get(versioned, SCRIPT)
+        expect(got.status, `versioned ${versioned}: ${label}`).toBe(200)
+        expect(got.body.toString('latin1')).not.toContain(MARKER)
+      }
+      for (const form of getForms(attack.url, t.origin)) {
+        if (/[\0\s\\#]/.test(form)) continue
+        const versioned = `${form}${form.includes('?') ? '&' : '?'}__h2v=AAAAAAAAAAAAAAAA`
+        for (const headers of [SCRIPT, STYLE]) {
+          const got = await refusing.get(versioned, headers)
+          if (attack.viteServesIt) {
+            // what Vite itself answers the URL, nothing more
+            const own = await plainGet(t.origin, form, headers)
+            expect(got.body.equals(own.body), `GET ${versioned} is Vite's own answer: ${label}`).toBe(true)
+          } else expect(got.body.toString('latin1'), `GET ${versioned}: ${label}`).not.toContain(MARKER)
+          expect(String(got.headers['cache-control'] ?? ''), `GET ${versioned}: ${label}`).not.toContain('immutable')
         }
-      } finally {
-        await refusing.close()
       }
     },
   )

@@ -1,10 +1,8 @@
 import { execFileSync } from 'node:child_process'
 import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto'
 import fs from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import tls from 'node:tls'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadOrCreateCertificate } from '../src/tls/certificate-cache.js'
 import {
@@ -21,15 +19,13 @@ import {
   set,
   time,
 } from '../src/tls/der.js'
-import { createSelfSignedCertificate, ipAddressToBytes } from '../src/tls/self-signed-certificate.js'
+import { ipAddressToBytes } from '../src/tls/ip-address.js'
+import { createLeafCertificate } from '../src/tls/leaf-certificate.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 const OPENSSL = '/usr/bin/openssl'
 // Node prints IPv6 SANs fully expanded, upper-case, without "::" compression.
 const IPV6_LOOPBACK_SAN = 'IP Address:0:0:0:0:0:0:0:1'
-const hasIpv6Loopback = Object.values(os.networkInterfaces()).some((addresses) =>
-  (addresses ?? []).some((address) => address.internal && address.address === '::1'),
-)
 
 const temporaryDirs: string[] = []
 afterAll(() => {
@@ -49,42 +45,6 @@ function hex(buffer: Buffer): string {
 // Whole seconds, as stored in an X.509 Time.
 function truncateToSeconds(ms: number): number {
   return Math.floor(ms / 1000) * 1000
-}
-
-interface HandshakeResult {
-  authorized: boolean
-  authorizationError: string | undefined
-  peerCertificateFingerprint: string
-}
-
-// Starts a real TLS server with the key/cert, connects a client and reports how the handshake went.
-async function handshake(
-  server: { key: string; cert: string; host: string },
-  client: tls.ConnectionOptions,
-): Promise<HandshakeResult> {
-  const tlsServer = tls.createServer({ key: server.key, cert: server.cert }, (socket) => {
-    socket.end('hello')
-  })
-  await new Promise<void>((resolve, reject) => {
-    tlsServer.once('error', reject)
-    tlsServer.listen(0, server.host, resolve)
-  })
-  const { port } = tlsServer.address() as AddressInfo
-  try {
-    return await new Promise<HandshakeResult>((resolve, reject) => {
-      const socket = tls.connect({ host: server.host, port, ...client }, () => {
-        resolve({
-          authorized: socket.authorized,
-          authorizationError: socket.authorizationError?.message,
-          peerCertificateFingerprint: socket.getPeerCertificate().fingerprint256,
-        })
-        socket.end()
-      })
-      socket.once('error', reject)
-    })
-  } finally {
-    await new Promise<void>((resolve) => tlsServer.close(() => resolve()))
-  }
 }
 
 function writePair(dir: string, pair: { key: string; cert: string }): void {
@@ -181,9 +141,9 @@ describe('ipAddressToBytes', () => {
   })
 })
 
-describe('createSelfSignedCertificate', () => {
+describe('createLeafCertificate without an issuer (self-signed)', () => {
   const now = new Date('2030-03-04T05:06:07.890Z')
-  const { key, cert } = createSelfSignedCertificate({ now })
+  const { key, cert } = createLeafCertificate({ now })
   const x509 = new X509Certificate(cert)
 
   it('returns PEM strings', () => {
@@ -212,33 +172,33 @@ describe('createSelfSignedCertificate', () => {
 
   it('has a positive 16-byte serial number', () => {
     expect(x509.serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/)
-    expect(createSelfSignedCertificate({ now }).cert).not.toBe(cert)
+    expect(createLeafCertificate({ now }).cert).not.toBe(cert)
   })
 
   it('is valid from one day before `now` until `days` after it', () => {
     expect(Date.parse(x509.validFrom)).toBe(truncateToSeconds(now.getTime() - DAY_MS))
     expect(Date.parse(x509.validTo)).toBe(truncateToSeconds(now.getTime() + 365 * DAY_MS))
-    const short = new X509Certificate(createSelfSignedCertificate({ now, days: 7 }).cert)
+    const short = new X509Certificate(createLeafCertificate({ now, days: 7 }).cert)
     expect(Date.parse(short.validTo)).toBe(truncateToSeconds(now.getTime() + 7 * DAY_MS))
   })
 
   it('encodes validity dates from 2050 on as GeneralizedTime', () => {
     const late = new Date('2049-12-15T00:00:00Z')
-    const lateCert = new X509Certificate(createSelfSignedCertificate({ now: late, days: 30 }).cert)
+    const lateCert = new X509Certificate(createLeafCertificate({ now: late, days: 30 }).cert)
     expect(Date.parse(lateCert.validFrom)).toBe(Date.parse('2049-12-14T00:00:00Z'))
     expect(Date.parse(lateCert.validTo)).toBe(Date.parse('2050-01-14T00:00:00Z'))
   })
 
   it('rejects validity periods browsers would refuse', () => {
-    expect(() => createSelfSignedCertificate({ days: 398 })).toThrow(RangeError)
-    expect(() => createSelfSignedCertificate({ days: 0 })).toThrow(RangeError)
-    expect(() => createSelfSignedCertificate({ days: 1.5 })).toThrow(RangeError)
-    expect(() => createSelfSignedCertificate({ days: 397 })).not.toThrow()
+    expect(() => createLeafCertificate({ days: 398 })).toThrow(RangeError)
+    expect(() => createLeafCertificate({ days: 0 })).toThrow(RangeError)
+    expect(() => createLeafCertificate({ days: 1.5 })).toThrow(RangeError)
+    expect(() => createLeafCertificate({ days: 397 })).not.toThrow()
   })
 
   it('adds custom names on top of the defaults, without duplicates', () => {
     const custom = new X509Certificate(
-      createSelfSignedCertificate({
+      createLeafCertificate({
         commonName: 'My Dev Server',
         dnsNames: ['app.test', 'LOCALHOST', '*.app.test'],
         ipAddresses: ['192.168.1.20', '0:0:0:0:0:0:0:1', 'fe80::1'],
@@ -254,37 +214,8 @@ describe('createSelfSignedCertificate', () => {
   })
 
   it('rejects invalid IP addresses and non-ASCII DNS names', () => {
-    expect(() => createSelfSignedCertificate({ ipAddresses: ['localhost'] })).toThrow(/Invalid IP address/)
-    expect(() => createSelfSignedCertificate({ dnsNames: ['bücher.test'] })).toThrow(/IA5String/)
-  })
-
-  it('completes a real TLS handshake with a client that trusts it', async () => {
-    const pair = createSelfSignedCertificate()
-    const fingerprint = new X509Certificate(pair.cert).fingerprint256
-    const result = await handshake({ ...pair, host: '127.0.0.1' }, { ca: pair.cert, servername: 'localhost' })
-    expect(result).toEqual({ authorized: true, authorizationError: undefined, peerCertificateFingerprint: fingerprint })
-  })
-
-  it('matches the 127.0.0.1 IP subjectAltName when connecting by address', async () => {
-    const pair = createSelfSignedCertificate()
-    const result = await handshake({ ...pair, host: '127.0.0.1' }, { ca: pair.cert })
-    expect(result.authorized).toBe(true)
-  })
-
-  it.skipIf(!hasIpv6Loopback)('matches the ::1 IP subjectAltName when connecting by address', async () => {
-    const pair = createSelfSignedCertificate()
-    const result = await handshake({ ...pair, host: '::1' }, { ca: pair.cert })
-    expect(result.authorized).toBe(true)
-  })
-
-  it('is rejected by clients that do not trust it or ask for another name', async () => {
-    const pair = createSelfSignedCertificate()
-    await expect(handshake({ ...pair, host: '127.0.0.1' }, { servername: 'localhost' })).rejects.toMatchObject({
-      code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
-    })
-    await expect(
-      handshake({ ...pair, host: '127.0.0.1' }, { ca: pair.cert, servername: 'example.com' }),
-    ).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' })
+    expect(() => createLeafCertificate({ ipAddresses: ['localhost'] })).toThrow(/Invalid IP address/)
+    expect(() => createLeafCertificate({ dnsNames: ['bücher.test'] })).toThrow(/IA5String/)
   })
 
   it.skipIf(!fs.existsSync(OPENSSL))('is decoded by openssl x509 as expected', () => {
@@ -313,14 +244,14 @@ describe('loadOrCreateCertificate', () => {
     const messages: string[] = []
     const logger = { info: (msg: string) => messages.push(msg) }
 
-    const first = await loadOrCreateCertificate(dir, logger)
+    const first = await loadOrCreateCertificate(dir, { logger })
     expect(first.created).toBe(true)
     expect(fs.readFileSync(path.join(dir, 'key.pem'), 'utf8')).toBe(first.key)
     expect(readCert(dir)).toBe(first.cert)
     expect(messages).toHaveLength(1)
     expect(messages[0]).toContain(dir)
 
-    const second = await loadOrCreateCertificate(dir, logger)
+    const second = await loadOrCreateCertificate(dir, { logger })
     expect(second).toEqual({ key: first.key, cert: first.cert, created: false })
     expect(messages).toHaveLength(1)
     expect(fs.readdirSync(dir).sort()).toEqual(['cert.pem', 'key.pem'])
@@ -338,7 +269,7 @@ describe('loadOrCreateCertificate', () => {
 
   it('regenerates an expired certificate', async () => {
     const dir = makeTempDir()
-    const expired = createSelfSignedCertificate({ now: new Date(Date.now() - 400 * DAY_MS), days: 30 })
+    const expired = createLeafCertificate({ now: new Date(Date.now() - 400 * DAY_MS), days: 30 })
     writePair(dir, expired)
 
     const result = await loadOrCreateCertificate(dir)
@@ -350,7 +281,7 @@ describe('loadOrCreateCertificate', () => {
 
   it('regenerates a certificate that expires within a day', async () => {
     const dir = makeTempDir()
-    writePair(dir, createSelfSignedCertificate({ now: new Date(Date.now() - 30 * DAY_MS + DAY_MS / 2), days: 30 }))
+    writePair(dir, createLeafCertificate({ now: new Date(Date.now() - 30 * DAY_MS + DAY_MS / 2), days: 30 }))
     expect((await loadOrCreateCertificate(dir)).created).toBe(true)
   })
 
@@ -367,15 +298,15 @@ describe('loadOrCreateCertificate', () => {
 
   it('regenerates when the key does not match the certificate', async () => {
     const dir = makeTempDir()
-    const a = createSelfSignedCertificate()
-    const b = createSelfSignedCertificate()
+    const a = createLeafCertificate()
+    const b = createLeafCertificate()
     writePair(dir, { key: a.key, cert: b.cert })
     expect((await loadOrCreateCertificate(dir)).created).toBe(true)
   })
 
   it('regenerates when only one of the files exists', async () => {
     const dir = makeTempDir()
-    fs.writeFileSync(path.join(dir, 'cert.pem'), createSelfSignedCertificate().cert)
+    fs.writeFileSync(path.join(dir, 'cert.pem'), createLeafCertificate().cert)
     const result = await loadOrCreateCertificate(dir)
     expect(result.created).toBe(true)
     expect(fs.readFileSync(path.join(dir, 'key.pem'), 'utf8')).toBe(result.key)

@@ -10,7 +10,12 @@ async function generatedApp({ modules, depth, fanout }) {
   const name = `generated-${modules}-d${depth}-f${fanout}`
   const root = path.join(CACHE, 'apps', name)
   const stamp = path.join(root, '.bench-stamp.json')
-  const wanted = JSON.stringify({ modules, depth, fanout, generator: fs.statSync(path.join(REPO, 'test/support/generate-app.ts')).mtimeMs })
+  const wanted = JSON.stringify({
+    modules,
+    depth,
+    fanout,
+    generator: fs.statSync(path.join(REPO, 'test/support/generate-app.ts')).mtimeMs,
+  })
   if (!fs.existsSync(stamp) || fs.readFileSync(stamp, 'utf8') !== wanted) {
     fs.rmSync(root, { recursive: true, force: true })
     generateApp(root, { modules, depth, fanout })
@@ -65,7 +70,13 @@ function lodashApp() {
     fs.writeFileSync(target, text)
   }
   const version = JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules/lodash-es/package.json'), 'utf8')).version
-  return { name: 'lodash', label: `lodash-es ${version} (unbundled, whole library)`, root, page: '/', optimizeDeps: { exclude: ['lodash-es'] } }
+  return {
+    name: 'lodash',
+    label: `lodash-es ${version} (unbundled, whole library)`,
+    root,
+    page: '/',
+    optimizeDeps: { exclude: ['lodash-es'] },
+  }
 }
 
 /**
@@ -80,7 +91,9 @@ function playgroundApp() {
   fs.rmSync(root, { recursive: true, force: true })
   fs.cpSync(source, root, {
     recursive: true,
-    filter: (file) => !/[\\/](node_modules|dist)([\\/]|$)/.test(path.relative(source, file)) && !/^(node_modules|dist)$/.test(path.relative(source, file)),
+    filter: (file) =>
+      !/[\\/](node_modules|dist)([\\/]|$)/.test(path.relative(source, file)) &&
+      !/^(node_modules|dist)$/.test(path.relative(source, file)),
   })
   return {
     name: 'playground',

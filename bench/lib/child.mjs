@@ -9,9 +9,15 @@ import path from 'node:path'
  * Starts `node script …args` (in `netns` when given) with stdout/stderr appended to `logFile`.
  * Resolves once the child sends `{ type: 'ready', … }`; the result has `request(cmd, data)`.
  */
-export function startChild(script, args, { netns, execArgv = [], env = process.env, logFile, readyTimeoutMs = 120_000 } = {}) {
+export function startChild(
+  script,
+  args,
+  { netns, execArgv = [], env = process.env, logFile, readyTimeoutMs = 120_000 } = {},
+) {
   const nodeArgv = [...execArgv, script, ...args]
-  const [command, argv] = netns ? ['ip', ['netns', 'exec', netns, process.execPath, ...nodeArgv]] : [process.execPath, nodeArgv]
+  const [command, argv] = netns
+    ? ['ip', ['netns', 'exec', netns, process.execPath, ...nodeArgv]]
+    : [process.execPath, nodeArgv]
   fs.mkdirSync(path.dirname(logFile), { recursive: true })
   const log = fs.createWriteStream(logFile, { flags: 'a' })
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env })
@@ -23,7 +29,8 @@ export function startChild(script, args, { netns, execArgv = [], env = process.e
   const exitPromise = new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       exited = true
-      for (const { reject } of pending.values()) reject(new Error(`${path.basename(script)} exited (${code ?? signal}) before answering; see ${logFile}`))
+      for (const { reject } of pending.values())
+        reject(new Error(`${path.basename(script)} exited (${code ?? signal}) before answering; see ${logFile}`))
       pending.clear()
       resolve({ code, signal })
     })
@@ -71,7 +78,11 @@ export function startChild(script, args, { netns, execArgv = [], env = process.e
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`${path.basename(script)} ${args.join(' ')} was not ready after ${readyTimeoutMs} ms; see ${logFile}`))
+      reject(
+        new Error(
+          `${path.basename(script)} ${args.join(' ')} was not ready after ${readyTimeoutMs} ms; see ${logFile}`,
+        ),
+      )
     }, readyTimeoutMs)
     const onMessage = (message) => {
       if (message?.type !== 'ready') return
@@ -82,7 +93,11 @@ export function startChild(script, args, { netns, execArgv = [], env = process.e
     child.on('message', onMessage)
     exitPromise.then(({ code, signal }) => {
       clearTimeout(timer)
-      reject(new Error(`${path.basename(script)} exited (${code ?? signal}) before it was ready; see ${logFile}:\n${tail(logFile)}`))
+      reject(
+        new Error(
+          `${path.basename(script)} exited (${code ?? signal}) before it was ready; see ${logFile}:\n${tail(logFile)}`,
+        ),
+      )
     })
   })
 }

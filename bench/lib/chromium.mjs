@@ -91,7 +91,9 @@ export class Browser {
     const browser = new Browser(child, userDataDir)
     await Promise.race([
       browser.send('Browser.getVersion'),
-      new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`Chromium exited (${code}) at start; see ${logFile}`)))),
+      new Promise((_, reject) =>
+        child.once('exit', (code) => reject(new Error(`Chromium exited (${code}) at start; see ${logFile}`))),
+      ),
     ]).then((version) => {
       browser.version = version.product
     })
@@ -166,7 +168,10 @@ export class Browser {
         try {
           const { result } = await this.send(
             'Runtime.evaluate',
-            { expression: 'typeof globalThis.__appLoadedAt === "number" ? globalThis.__appLoadedAt : null', returnByValue: true },
+            {
+              expression: 'typeof globalThis.__appLoadedAt === "number" ? globalThis.__appLoadedAt : null',
+              returnByValue: true,
+            },
             sessionId,
           )
           if (typeof result?.value === 'number') {
@@ -180,18 +185,32 @@ export class Browser {
       }
       const browserCpuMs = this.cpuMs() - cpuBefore
       if (loadedAt === undefined) return { ok: false, error: `no __appLoadedAt after ${timeoutMs} ms`, browserCpuMs }
-      const { result } = await this.send('Runtime.evaluate', { expression: SUMMARY_EXPRESSION, returnByValue: true }, sessionId)
+      const { result } = await this.send(
+        'Runtime.evaluate',
+        { expression: SUMMARY_EXPRESSION, returnByValue: true },
+        sessionId,
+      )
       const summary = result.value
       // normally equal to loadedAt; larger when the page reloaded itself before it finished
       const ms = summary.documents > 1 ? summary.sinceFirstNavigation : loadedAt
-      return { ok: summary.flag === 'true', error: summary.flag === 'true' ? undefined : 'data-loaded is not "true"', ms, reloads: summary.documents - 1, browserCpuMs, ...summary }
+      return {
+        ok: summary.flag === 'true',
+        error: summary.flag === 'true' ? undefined : 'data-loaded is not "true"',
+        ms,
+        reloads: summary.documents - 1,
+        browserCpuMs,
+        ...summary,
+      }
     } finally {
       await this.send('Target.disposeBrowserContext', { browserContextId }).catch(() => {})
     }
   }
 
   async close() {
-    await Promise.race([this.send('Browser.close').catch(() => {}), new Promise((resolve) => setTimeout(resolve, 3000))])
+    await Promise.race([
+      this.send('Browser.close').catch(() => {}),
+      new Promise((resolve) => setTimeout(resolve, 3000)),
+    ])
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000)
     await this.exited
     clearTimeout(timer)

@@ -6,11 +6,11 @@
 // flight). No dev server can be faster than this for the same bytes on the same link.
 import fs from 'node:fs'
 import http2 from 'node:http2'
+import { SCRIPT_REQUEST, STYLE_REQUEST } from '../../test/support/browser-headers.mjs'
 
 const MAX_PUSH_WINDOW = 100
-const { HTTP2_HEADER_STATUS, HTTP2_HEADER_PATH, HTTP2_HEADER_METHOD, HTTP2_HEADER_SCHEME, HTTP2_HEADER_AUTHORITY } = http2.constants
-const SCRIPT_REQUEST = { accept: '*/*', 'sec-fetch-dest': 'script' }
-const STYLE_REQUEST = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
+const { HTTP2_HEADER_STATUS, HTTP2_HEADER_PATH, HTTP2_HEADER_METHOD, HTTP2_HEADER_SCHEME, HTTP2_HEADER_AUTHORITY } =
+  http2.constants
 
 function revive(response) {
   return { status: response.status, headers: response.headers, body: Buffer.from(response.body, 'base64') }
@@ -80,7 +80,10 @@ function send(res, { status, headers, body }) {
 
 /** Promises every resource on `stream` (window-paced) and resolves with the count once all are promised. */
 function pushAll(stream, resources, authority) {
-  const window = Math.min((stream.session.remoteSettings.maxConcurrentStreams ?? MAX_PUSH_WINDOW + 1) - 1, MAX_PUSH_WINDOW)
+  const window = Math.min(
+    (stream.session.remoteSettings.maxConcurrentStreams ?? MAX_PUSH_WINDOW + 1) - 1,
+    MAX_PUSH_WINDOW,
+  )
   let next = 0
   let inFlight = 0
   let promised = 0

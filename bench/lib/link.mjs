@@ -10,8 +10,8 @@ import path from 'node:path'
 import { BENCH, REPO } from './support.mjs'
 import { startChild } from './child.mjs'
 
-export const CLIENT_NS = 'h2push-bench-c'
-export const SERVER_NS = 'h2push-bench-s'
+const CLIENT_NS = 'h2push-bench-c'
+const SERVER_NS = 'h2push-bench-s'
 const CLIENT_ADDR = '10.77.0.1'
 const SERVER_ADDR = '10.77.0.2'
 
@@ -35,7 +35,16 @@ export function tunlinkUnavailable() {
 
 /** No added latency: everything on loopback in this namespace. */
 export function loopback() {
-  return { mechanism: 'loopback', rttMs: 0, clientNs: undefined, serverNs: undefined, bindHost: '127.0.0.1', publicHost: '127.0.0.1', wrap: async (url) => url, stop: async () => {} }
+  return {
+    mechanism: 'loopback',
+    rttMs: 0,
+    clientNs: undefined,
+    serverNs: undefined,
+    bindHost: '127.0.0.1',
+    publicHost: '127.0.0.1',
+    wrap: async (url) => url,
+    stop: async () => {},
+  }
 }
 
 /** Starts a link with the given round-trip time. */
@@ -55,7 +64,9 @@ export async function startLink(rttMs, logFile) {
 async function startTunlink(rttMs, logFile) {
   const script = tunlinkPath()
   const log = fs.createWriteStream(logFile, { flags: 'a' })
-  const child = spawn('python3', [script, '--delay', String(rttMs / 2), '--cns', CLIENT_NS, '--sns', SERVER_NS], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('python3', [script, '--delay', String(rttMs / 2), '--cns', CLIENT_NS, '--sns', SERVER_NS], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   child.stderr.pipe(log, { end: false })
   const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
   await new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@ import os from 'node:os'
 
 let clockTicks
 /** Clock ticks per second (USER_HZ, almost always 100). */
-export function clockTicksPerSecond() {
+function clockTicksPerSecond() {
   if (clockTicks === undefined) {
     try {
       clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
@@ -61,13 +61,6 @@ export function processTreeCpuMs(rootPid) {
 /** What the results were measured on. */
 export function describeMachine() {
   const cpus = os.cpus()
-  const tryRun = (cmd, args) => {
-    try {
-      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    } catch {
-      return undefined
-    }
-  }
   let distro
   try {
     distro = /PRETTY_NAME="([^"]+)"/.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1]

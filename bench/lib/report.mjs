@@ -8,14 +8,13 @@ const RESULTS = path.join(BENCH, 'results')
 const README_START = '<!-- bench:results:start -->'
 const README_END = '<!-- bench:results:end -->'
 
-const round = (v) => (v === undefined ? undefined : Math.round(v))
 const ms = (v) => (v === undefined ? '—' : v >= 100 ? `${Math.round(v)}` : v >= 10 ? v.toFixed(0) : v.toFixed(1))
 const ratio = (v) => (v === undefined || !Number.isFinite(v) ? '—' : v >= 10 ? `${v.toFixed(0)}×` : `${v.toFixed(2)}×`)
 const count = (v) => (v === undefined ? '—' : Number.isInteger(v) ? String(v) : v.toFixed(1))
 const mb = (bytes) => (bytes === undefined ? '—' : `${(bytes / 1024 / 1024).toFixed(1)} MB`)
 
 /** Medians and ranges per (app, RTT, column). */
-export function summarize(meta, results) {
+function summarize(meta, results) {
   const rows = []
   for (const app of meta.apps) {
     for (const rttMs of meta.options.latencies) {
@@ -72,30 +71,44 @@ function machineLine(meta) {
 
 function latencyLine(meta) {
   const parts = meta.links.map((link) => {
-    if (link.mechanism === 'loopback') return `0 ms: loopback, no delay link (connect RTT ${link.measuredRttMs ?? '?'} ms)`
-    if (link.mechanism === 'tunlink') return `${link.rttMs} ms: tunlink.py delay link between network namespaces (\`${link.script}\`, measured TCP connect RTT ${link.measuredRttMs ?? '?'} ms)`
+    if (link.mechanism === 'loopback')
+      return `0 ms: loopback, no delay link (connect RTT ${link.measuredRttMs ?? '?'} ms)`
+    if (link.mechanism === 'tunlink')
+      return `${link.rttMs} ms: tunlink.py delay link between network namespaces (\`${link.script}\`, measured TCP connect RTT ${link.measuredRttMs ?? '?'} ms)`
     return `${link.rttMs} ms: delaying TCP proxy (fallback: ${link.reason}; connect RTT ${link.measuredRttMs ?? '?'} ms)`
   })
   return parts.join('; ')
 }
 
-export function renderMarkdown(meta, rows, figures, results) {
+function renderMarkdown(meta, rows, figures, results) {
   const out = []
   const date = meta.date.slice(0, 16).replace('T', ' ')
-  out.push(`Measured ${date} UTC on ${machineLine(meta)}. ${meta.options.runs} warm runs per configuration after one cold-server load, configurations alternating run by run; whole run ${Math.round(meta.durationS / 60)} min${meta.options.quick ? ' (`--quick`)' : ''}. Plugin: commit ${meta.git?.commit ?? '?'}${meta.git?.srcChanged ? ' with uncommitted changes in src/' : ''}.`)
+  out.push(
+    `Measured ${date} UTC on ${machineLine(meta)}. ${meta.options.runs} warm runs per configuration after one cold-server load, configurations alternating run by run; whole run ${Math.round(meta.durationS / 60)} min${meta.options.quick ? ' (`--quick`)' : ''}. Plugin: commit ${meta.git?.commit ?? '?'}${meta.git?.srcChanged ? ' with uncommitted changes in src/' : ''}.`,
+  )
   out.push('')
   out.push(`Latency: ${latencyLine(meta)}.`)
   out.push('')
-  out.push('Time from navigation start to "every static module of the page has evaluated" (ms). Chromium: `__appLoadedAt` (the page\'s `performance.now()` when its last module ran), read over CDP; push client: node:http2 loader from `connect()` to the last module of the closure received. **× floor** and **× Vite h2**: this median ÷ the median of the same client\'s floor (6) / Vite dev HTTP/2 (2), same run. Server CPU: the server process, per load. Client CPU: Chromium\'s whole process tree, or the node loader. Requests: resources Chromium fetched (Resource Timing), or requests the push client had to make; waves: rounds of requests after the HTML. **Cold**: the first page after the server started and went idle (the plugin warms every page\'s closure at start-up; that CPU is in the server-side table, not in the load).')
+  out.push(
+    "Time from navigation start to \"every static module of the page has evaluated\" (ms). Chromium: `__appLoadedAt` (the page's `performance.now()` when its last module ran), read over CDP; push client: node:http2 loader from `connect()` to the last module of the closure received. **× floor** and **× Vite h2**: this median ÷ the median of the same client's floor (6) / Vite dev HTTP/2 (2), same run. Server CPU: the server process, per load. Client CPU: Chromium's whole process tree, or the node loader. Requests: resources Chromium fetched (Resource Timing), or requests the push client had to make; waves: rounds of requests after the HTML. **Cold**: the first page after the server started and went idle (the plugin warms every page's closure at start-up; that CPU is in the server-side table, not in the load).",
+  )
   for (const app of meta.apps) {
     out.push('')
     out.push(`#### ${app.label}`)
     out.push('')
-    out.push('| RTT | client | # | configuration | cold | median (min–max) | × floor | × Vite h2 | server CPU | client CPU | requests | waves |')
+    out.push(
+      '| RTT | client | # | configuration | cold | median (min–max) | × floor | × Vite h2 | server CPU | client CPU | requests | waves |',
+    )
     out.push('|---:|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|')
     for (const row of rows.filter((r) => r.app === app.name)) {
-      const time = row.medianMs === undefined ? `**failed** (${row.errors.join('; ').slice(0, 80)})` : `**${ms(row.medianMs)}** (${ms(row.minMs)}–${ms(row.maxMs)})${row.failed ? ` ${row.failed} failed` : ''}${row.reloaded ? ` (${row.reloaded} reloaded themselves)` : ''}`
-      const requests = row.client === 'push' ? `${count(row.requests)}${row.pushed ? ` + ${count(row.pushed)} pushed` : ''}` : count(row.requests)
+      const time =
+        row.medianMs === undefined
+          ? `**failed** (${row.errors.join('; ').slice(0, 80)})`
+          : `**${ms(row.medianMs)}** (${ms(row.minMs)}–${ms(row.maxMs)})${row.failed ? ` ${row.failed} failed` : ''}${row.reloaded ? ` (${row.reloaded} reloaded themselves)` : ''}`
+      const requests =
+        row.client === 'push'
+          ? `${count(row.requests)}${row.pushed ? ` + ${count(row.pushed)} pushed` : ''}`
+          : count(row.requests)
       out.push(
         `| ${row.rttMs} ms | ${row.client === 'chromium' ? 'Chromium' : 'push client'} | ${row.config} | ${row.label} | ${ms(row.coldMs)} | ${time} | ${ratio(row.xFloor)} | ${ratio(row.xViteH2)} | ${ms(row.serverCpuMs)} | ${ms(row.clientCpuMs)} | ${requests} | ${row.client === 'push' ? count(row.waves) : '—'} |`,
       )
@@ -104,7 +117,9 @@ export function renderMarkdown(meta, rows, figures, results) {
   out.push('')
   out.push('#### Server side (plugin, from its log lines; memory from `process.memoryUsage()` after GC)')
   out.push('')
-  out.push(`| app | closure | closure + preload links, warm HTML request | same, first page | pushed per page | push, warm (${meta.options.latencies.join(' / ')} ms RTT) | heap held per connection | pushes remembered per connection | start-up warm-up | server CPU from start to idle: Vite h2 / plugin |`)
+  out.push(
+    `| app | closure | closure + preload links, warm HTML request | same, first page | pushed per page | push, warm (${meta.options.latencies.join(' / ')} ms RTT) | heap held per connection | pushes remembered per connection | start-up warm-up | server CPU from start to idle: Vite h2 / plugin |`,
+  )
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const app of meta.apps) {
     const at = (column, rtt) => rows.find((r) => r.app === app.name && r.column === column && r.rttMs === rtt)
@@ -112,16 +127,23 @@ export function renderMarkdown(meta, rows, figures, results) {
     const push = at('push/plugin', meta.options.latencies[0])
     const pushTimes = meta.options.latencies.map((rtt) => ms(at('push/plugin', rtt)?.pluginMs)).join(' / ')
     const figure = figures.find((f) => f.app === app.name)
-    const startupOf = (column) => results.find((r) => r.app === app.name && r.rttMs === meta.options.latencies[0] && r.column === column && r.cold)?.serverStartup
+    const startupOf = (column) =>
+      results.find((r) => r.app === app.name && r.rttMs === meta.options.latencies[0] && r.column === column && r.cold)
+        ?.serverStartup
     const pluginStart = startupOf('chromium/plugin')
     const viteStart = startupOf('chromium/vite-h2')
-    const warmup = pluginStart?.warmup ? `${pluginStart.warmup.responses} responses, ${ms(pluginStart.warmup.ms)} ms` : '—'
+    const warmup = pluginStart?.warmup
+      ? `${pluginStart.warmup.responses} responses, ${ms(pluginStart.warmup.ms)} ms`
+      : '—'
     out.push(
       `| ${app.name} | ${count(preload?.closureSize)} | ${ms(preload?.pluginMs)} ms (${count(preload?.preloadLinks)} links) | ${ms(preload?.pluginColdMs)} ms | ${count(push?.pushedCount)} (${mb(push?.pushBytes)}) | ${pushTimes} ms | ${figure ? `${Math.round(figure.bytesPerConnection / 1024)} kB` : '—'} | ${figure?.rememberedPerConnection !== undefined ? Math.round(figure.rememberedPerConnection) : '—'} | ${warmup} | ${ms(viteStart?.cpuMs)} / ${ms(pluginStart?.cpuMs)} ms |`,
     )
   }
   out.push('')
-  const heldNote = figures.map((f) => `${f.app}: ${f.apiHolding ? `${f.apiHolding.connectionCount} connections / ${f.apiHolding.rememberedPushCount} remembered while ${f.connections} were open, ${f.apiReleased.connectionCount} / ${f.apiReleased.rememberedPushCount} after they closed; ${f.apiHolding.cachedResponseCount} cached responses` : 'no api'}`)
+  const heldNote = figures.map(
+    (f) =>
+      `${f.app}: ${f.apiHolding ? `${f.apiHolding.connectionCount} connections / ${f.apiHolding.rememberedPushCount} remembered while ${f.connections} were open, ${f.apiReleased.connectionCount} / ${f.apiReleased.rememberedPushCount} after they closed; ${f.apiHolding.cachedResponseCount} cached responses` : 'no api'}`,
+  )
   if (heldNote.length) out.push(`\`plugin.api\`: ${heldNote.join('; ')}.`)
   return out.join('\n')
 }
@@ -142,7 +164,7 @@ function escapeXml(text) {
 }
 
 /** Bar chart of the medians: one panel per app, a group per RTT, a bar per configuration; log scale. */
-export function renderSvg(meta, rows) {
+function renderSvg(meta, rows) {
   const columns = meta.columns
   const latencies = meta.options.latencies
   const barW = 15
@@ -155,23 +177,41 @@ export function renderSvg(meta, rows) {
   const left = 56
   const top = 100
   const panelGap = 34
-  const legendW = (client) => 90 + columns.filter((c) => c.client === client).reduce((sum, c) => sum + 30 + `(${c.config}) ${c.label}`.length * 5.5, 0)
-  const width = Math.ceil(Math.max(left + meta.apps.length * panelW + (meta.apps.length - 1) * panelGap + 20, legendW('chromium'), legendW('push')))
+  const legendW = (client) =>
+    90 +
+    columns.filter((c) => c.client === client).reduce((sum, c) => sum + 30 + `(${c.config}) ${c.label}`.length * 5.5, 0)
+  const width = Math.ceil(
+    Math.max(
+      left + meta.apps.length * panelW + (meta.apps.length - 1) * panelGap + 20,
+      legendW('chromium'),
+      legendW('push'),
+    ),
+  )
   const height = top + panelH + 78
   const values = rows.map((r) => r.medianMs).filter((v) => v > 0)
   const lo = Math.pow(10, Math.floor(Math.log10(Math.max(1, Math.min(...values, 10)))))
   const hi = Math.max(...values, 10) * 1.6
   const y = (v) => top + panelH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelH
   const s = []
-  s.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">`)
-  s.push('<defs><pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="2" height="4" fill="#ffffff" fill-opacity="0.55"/></pattern></defs>')
+  s.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">`,
+  )
+  s.push(
+    '<defs><pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="2" height="4" fill="#ffffff" fill-opacity="0.55"/></pattern></defs>',
+  )
   s.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`)
-  s.push(`<text x="${left}" y="20" font-size="14" font-weight="600">Page load until every static module has evaluated: median ms (log scale)</text>`)
-  s.push(`<text x="${left}" y="37" fill="#52606d">${escapeXml(`${meta.date.slice(0, 10)} · ${meta.machine.cpu} (${meta.machine.cores} cores) · ${meta.machine.chromium ?? ''} · ${meta.options.runs} warm runs each`)}</text>`)
+  s.push(
+    `<text x="${left}" y="20" font-size="14" font-weight="600">Page load until every static module has evaluated: median ms (log scale)</text>`,
+  )
+  s.push(
+    `<text x="${left}" y="37" fill="#52606d">${escapeXml(`${meta.date.slice(0, 10)} · ${meta.machine.cpu} (${meta.machine.cores} cores) · ${meta.machine.chromium ?? ''} · ${meta.options.runs} warm runs each`)}</text>`,
+  )
   // legend: one row per client
   for (const [r, client] of ['chromium', 'push'].entries()) {
     const yy = 52 + r * 18
-    s.push(`<text x="10" y="${yy + 9.5}" fill="#323f4b" font-weight="600">${client === 'push' ? 'push client' : 'Chromium'}</text>`)
+    s.push(
+      `<text x="10" y="${yy + 9.5}" fill="#323f4b" font-weight="600">${client === 'push' ? 'push client' : 'Chromium'}</text>`,
+    )
     let lx = 90
     for (const column of columns.filter((c) => c.client === client)) {
       s.push(`<rect x="${lx}" y="${yy}" width="11" height="11" fill="${SERIES_COLORS[column.id] ?? '#888'}"/>`)
@@ -183,22 +223,32 @@ export function renderSvg(meta, rows) {
   }
   for (const [p, app] of meta.apps.entries()) {
     const px = left + p * (panelW + panelGap)
-    s.push(`<text x="${px}" y="${top + panelH + 40}" font-weight="600">${escapeXml(app.label.replace(/ \(.*$/, ''))}</text>`)
+    s.push(
+      `<text x="${px}" y="${top + panelH + 40}" font-weight="600">${escapeXml(app.label.replace(/ \(.*$/, ''))}</text>`,
+    )
     const detail = /\((.*)\)$/.exec(app.label)?.[1]
-    if (detail) s.push(`<text x="${px}" y="${top + panelH + 54}" fill="#52606d" font-size="10">${escapeXml(detail)}</text>`)
+    if (detail)
+      s.push(`<text x="${px}" y="${top + panelH + 54}" fill="#52606d" font-size="10">${escapeXml(detail)}</text>`)
     // grid
     for (let v = lo; v <= hi; v *= 10) {
       for (const m of [1, 2, 5]) {
         const value = v * m
         if (value > hi) break
         const yy = y(value)
-        s.push(`<line x1="${px}" x2="${px + panelW - 10}" y1="${yy.toFixed(1)}" y2="${yy.toFixed(1)}" stroke="${m === 1 ? '#cbd2d9' : '#eef1f4'}"/>`)
-        if (p === 0 || m === 1) s.push(`<text x="${px - 4}" y="${(yy + 3.5).toFixed(1)}" text-anchor="end" fill="#52606d" font-size="${m === 1 ? 10 : 9}">${value >= 1000 ? `${value / 1000}s` : value}</text>`)
+        s.push(
+          `<line x1="${px}" x2="${px + panelW - 10}" y1="${yy.toFixed(1)}" y2="${yy.toFixed(1)}" stroke="${m === 1 ? '#cbd2d9' : '#eef1f4'}"/>`,
+        )
+        if (p === 0 || m === 1)
+          s.push(
+            `<text x="${px - 4}" y="${(yy + 3.5).toFixed(1)}" text-anchor="end" fill="#52606d" font-size="${m === 1 ? 10 : 9}">${value >= 1000 ? `${value / 1000}s` : value}</text>`,
+          )
       }
     }
     for (const [g, rttMs] of latencies.entries()) {
       const gx = px + 10 + g * (groupW + groupGap)
-      s.push(`<text x="${gx + groupW / 2}" y="${top + panelH + 16}" text-anchor="middle" fill="#323f4b">${rttMs} ms RTT</text>`)
+      s.push(
+        `<text x="${gx + groupW / 2}" y="${top + panelH + 16}" text-anchor="middle" fill="#323f4b">${rttMs} ms RTT</text>`,
+      )
       let bx = gx
       for (const [i, column] of columns.entries()) {
         if (i > 0 && column.client !== columns[i - 1].client) bx += clientGap
@@ -207,12 +257,19 @@ export function renderSvg(meta, rows) {
         if (value > 0) {
           const yy = y(value)
           const h = top + panelH - yy
-          s.push(`<rect x="${bx}" y="${yy.toFixed(1)}" width="${barW}" height="${h.toFixed(1)}" fill="${SERIES_COLORS[column.id] ?? '#888'}"><title>${escapeXml(`${app.name}, ${rttMs} ms RTT, ${column.client}: ${column.label}: ${Math.round(value)} ms`)}</title></rect>`)
-          if (column.client === 'push') s.push(`<rect x="${bx}" y="${yy.toFixed(1)}" width="${barW}" height="${h.toFixed(1)}" fill="url(#hatch)"/>`)
+          s.push(
+            `<rect x="${bx}" y="${yy.toFixed(1)}" width="${barW}" height="${h.toFixed(1)}" fill="${SERIES_COLORS[column.id] ?? '#888'}"><title>${escapeXml(`${app.name}, ${rttMs} ms RTT, ${column.client}: ${column.label}: ${Math.round(value)} ms`)}</title></rect>`,
+          )
+          if (column.client === 'push')
+            s.push(`<rect x="${bx}" y="${yy.toFixed(1)}" width="${barW}" height="${h.toFixed(1)}" fill="url(#hatch)"/>`)
           const label = value >= 1000 ? `${(value / 1000).toFixed(1)}s` : `${Math.round(value)}`
-          s.push(`<text transform="translate(${bx + barW / 2 + 3.5},${(yy - 3).toFixed(1)}) rotate(-90)" font-size="9" fill="#323f4b">${label}</text>`)
+          s.push(
+            `<text transform="translate(${bx + barW / 2 + 3.5},${(yy - 3).toFixed(1)}) rotate(-90)" font-size="9" fill="#323f4b">${label}</text>`,
+          )
         } else {
-          s.push(`<text x="${bx + barW / 2}" y="${top + panelH - 4}" text-anchor="middle" font-size="9" fill="#c92a2a">✗</text>`)
+          s.push(
+            `<text x="${bx + barW / 2}" y="${top + panelH - 4}" text-anchor="middle" font-size="9" fill="#c92a2a">✗</text>`,
+          )
         }
         bx += barW + barGap
       }
@@ -231,7 +288,10 @@ export function writeReports({ meta, results, figures, name, readme }) {
   const svgName = `${path.basename(base)}.svg`
   const markdown = `### Benchmark results\n\n${table}\n\n![median load times](${svgName})\n`
   fs.writeFileSync(`${base}.md`, markdown)
-  fs.writeFileSync(`${base}.json`, `${JSON.stringify({ meta, summary: rows, serverFigures: figures, runs: results }, null, 1)}\n`)
+  fs.writeFileSync(
+    `${base}.json`,
+    `${JSON.stringify({ meta, summary: rows, serverFigures: figures, runs: results }, null, 1)}\n`,
+  )
   fs.writeFileSync(`${base}.svg`, `${renderSvg(meta, rows)}\n`)
   const files = [`${base}.md`, `${base}.json`, `${base}.svg`]
   if (readme && name === 'latest') {
@@ -246,5 +306,3 @@ export function writeReports({ meta, results, figures, name, readme }) {
   }
   return { markdown: table, files, rows }
 }
-
-export { round }

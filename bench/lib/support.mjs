@@ -10,7 +10,10 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url))
 export const BENCH = path.join(REPO, 'bench')
 export const CACHE = path.join(BENCH, '.cache')
 
-/** Imports `test/support/<name>.ts` (type-stripped). Its own imports must be bare packages or node: builtins. */
+/**
+ * Imports `test/support/<name>.ts` (type-stripped). Its own imports must be bare packages, node:
+ * builtins or `.mjs` siblings.
+ */
 export async function importSupport(name) {
   const source = path.join(REPO, 'test/support', `${name}.ts`)
   const code = fs.readFileSync(source, 'utf8')
@@ -19,8 +22,15 @@ export async function importSupport(name) {
   if (!fs.existsSync(out)) {
     const { transformWithOxc } = await import('vite')
     const result = await transformWithOxc(code, source, { lang: 'ts', sourcemap: false })
+    // plain JavaScript siblings (browser-headers.mjs) are imported as they are, by absolute URL
+    result.code = result.code.replace(
+      /(\sfrom\s+['"])(\.\/[\w-]+\.mjs)(['"])/g,
+      (_, before, file, after) => `${before}${pathToFileURL(path.join(REPO, 'test/support', file)).href}${after}`,
+    )
     if (/^\s*import\s[^;]*from\s+['"]\.\.?\//m.test(result.code)) {
-      throw new Error(`test/support/${name}.ts now imports a relative file; bench/lib/support.mjs must transpile it too`)
+      throw new Error(
+        `test/support/${name}.ts now imports a relative file; bench/lib/support.mjs must transpile it too`,
+      )
     }
     fs.mkdirSync(path.dirname(out), { recursive: true })
     const tmp = `${out}.${process.pid}.tmp`

@@ -55,8 +55,8 @@ export function createFsGuard(server: ViteDevServer, debug: Debug): DeliveryGuar
       const moduleUrl = toModuleUrl(url, config.base)
       if (moduleUrl === undefined) return false
       const file = (await moduleGraph.getModuleByUrl(moduleUrl))?.file
-      // A virtual module's `file` is its id (VitePress's `@siteData`): nothing on disk to protect.
-      const allowed = !file || isAllowedFile(file) || !path.isAbsolute(file) || !fs.existsSync(file)
+      // a virtual module's id can look like a path (`/@react-refresh`): only a real file can leak
+      const allowed = !file || !fs.existsSync(file) || isAllowedFile(file)
       if (!allowed) debug?.(`not delivered (server.fs, resolved to a denied file): ${url}`)
       return allowed
     },

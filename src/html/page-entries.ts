@@ -13,11 +13,28 @@ export interface PageEntries {
   headContentStart: number
   /** Offset of `</head>`, or -1. */
   headEnd: number
+  /** Where each entry named by an attribute (module script `src`, link `href`) has its raw value in the HTML. */
+  urlAttributes: UrlAttribute[]
+  /** Where the content of the page's first `<script type="importmap">` lies, when it has one. */
+  importMap: { start: number; end: number } | undefined
+}
+
+/** An entry's URL as written in an attribute: its offsets in the HTML (without quotes). */
+interface UrlAttribute extends ResourceRequest {
+  start: number
+  end: number
+}
+
+interface AttributeValue {
+  value: string
+  /** Offsets of the raw value within the attribute text (-1 for an attribute without one). */
+  start: number
+  end: number
 }
 
 const TAG_RE =
   /<!--[\s\S]*?(?:-->|$)|<(script|link|style|textarea|template|title|head)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi
-const ATTRIBUTE_RE = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g
+const ATTRIBUTE_RE = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/dg
 const RAW_TEXT_TAGS = new Set(['script', 'style', 'textarea', 'template', 'title'])
 
 /**
@@ -28,9 +45,28 @@ const RAW_TEXT_TAGS = new Set(['script', 'style', 'textarea', 'template', 'title
  * raw-text elements are skipped; attribute values have their HTML entities decoded.
  */
 export function extractPageEntries(html: string, pageUrl: string): PageEntries {
-  const result: PageEntries = { entries: [], firstModuleScriptStart: -1, headContentStart: -1, headEnd: -1 }
+  const result: PageEntries = {
+    entries: [],
+    firstModuleScriptStart: -1,
+    headContentStart: -1,
+    headEnd: -1,
+    urlAttributes: [],
+    importMap: undefined,
+  }
   const add = (url: string | undefined, as: ResourceKind) => {
     if (url !== undefined) result.entries.push({ url, as })
+  }
+  const addFromAttribute = (attribute: AttributeValue, as: ResourceKind, attributesStart: number) => {
+    const url = resolveRequestUrl(attribute.value, pageUrl)
+    if (url === undefined) return
+    add(url, as)
+    if (attribute.start >= 0)
+      result.urlAttributes.push({
+        url,
+        as,
+        start: attributesStart + attribute.start,
+        end: attributesStart + attribute.end,
+      })
   }
   const lowerHtml = html.toLowerCase()
   result.headEnd = findHeadEnd(lowerHtml)
@@ -40,7 +76,9 @@ export function extractPageEntries(html: string, pageUrl: string): PageEntries {
     if (tagName === undefined) continue // a comment
     const tagStart = match.index
     const tagEnd = TAG_RE.lastIndex
-    const attributes = parseAttributes(match[2] ?? '')
+    const attributeSpans = parseAttributeValues(match[2] ?? '')
+    const attributes = new Map([...attributeSpans].map(([name, { value }]) => [name, value]))
+    const attributesStart = match.index + 1 + match[1]!.length
     let content = ''
     if (RAW_TEXT_TAGS.has(tagName)) {
       const close = lowerHtml.indexOf(`</${tagName}`, tagEnd)
@@ -50,11 +88,13 @@ export function extractPageEntries(html: string, pageUrl: string): PageEntries {
     }
     if (tagName === 'head') {
       if (result.headContentStart === -1) result.headContentStart = tagEnd
+    } else if (tagName === 'script' && attributes.get('type')?.trim().toLowerCase() === 'importmap') {
+      result.importMap ??= { start: tagEnd, end: tagEnd + content.length }
     } else if (tagName === 'script' && attributes.get('type')?.trim().toLowerCase() === 'module') {
       if (result.firstModuleScriptStart === -1) result.firstModuleScriptStart = tagStart
-      const src = attributes.get('src')
+      const src = attributeSpans.get('src')
       if (src !== undefined) {
-        add(resolveRequestUrl(src, pageUrl), 'script')
+        addFromAttribute(src, 'script', attributesStart)
       } else {
         const imports = inlineImports(content)
         for (const specifier of [...imports.static, ...imports.dynamic]) {
@@ -66,11 +106,11 @@ export function extractPageEntries(html: string, pageUrl: string): PageEntries {
       for (const specifier of inlineImports(content).dynamic) add(resolveRequestUrl(specifier, pageUrl), 'script')
     } else if (tagName === 'link') {
       const rel = new Set((attributes.get('rel') ?? '').toLowerCase().split(/\s+/).filter(Boolean))
-      const href = attributes.get('href')
+      const href = attributeSpans.get('href')
       if (href === undefined) continue
-      if (rel.has('modulepreload')) add(resolveRequestUrl(href, pageUrl), 'script')
+      if (rel.has('modulepreload')) addFromAttribute(href, 'script', attributesStart)
       else if (rel.has('stylesheet') && !rel.has('alternate') && !attributes.has('disabled')) {
-        add(resolveRequestUrl(href, pageUrl), 'style')
+        addFromAttribute(href, 'style', attributesStart)
       }
     }
   }
@@ -84,13 +124,19 @@ function findHeadEnd(lowerHtml: string): number {
 
 /** Parses a tag's attribute text into a map of lowercased names to entity-decoded values. */
 export function parseAttributes(text: string): Map<string, string> {
-  const attributes = new Map<string, string>()
+  return new Map([...parseAttributeValues(text)].map(([name, { value }]) => [name, value]))
+}
+
+/** Parses a tag's attribute text: lowercased names to entity-decoded values and where each raw value lies. */
+function parseAttributeValues(text: string): Map<string, AttributeValue> {
+  const attributes = new Map<string, AttributeValue>()
   ATTRIBUTE_RE.lastIndex = 0
   for (let match = ATTRIBUTE_RE.exec(text); match; match = ATTRIBUTE_RE.exec(text)) {
     const name = match[1]!.toLowerCase()
     if (attributes.has(name)) continue // the first occurrence wins, as in browsers
-    const raw = match[2] ?? match[3] ?? match[4] ?? ''
-    attributes.set(name, decodeHtmlEntities(raw))
+    const group = [2, 3, 4].find((index) => match![index] !== undefined)
+    const [start, end] = group === undefined ? [-1, -1] : match.indices![group]!
+    attributes.set(name, { value: decodeHtmlEntities(group === undefined ? '' : match[group]!), start, end })
   }
   return attributes
 }

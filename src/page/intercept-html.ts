@@ -303,7 +303,7 @@ function toWrite(chunk: unknown, encoding: unknown, callback: unknown): Write {
 }
 
 /** The charset a `Content-Type` declares (`utf-8` when it declares none). */
-export function declaredCharset(contentType: string): string {
+function declaredCharset(contentType: string): string {
   const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType)
   return match ? match[1]!.toLowerCase() : 'utf-8'
 }
@@ -314,7 +314,7 @@ export function declaredCharset(contentType: string): string {
  * are kept and the inserted text spliced in at the byte offset of its insertion point. Undefined
  * when that is not possible.
  */
-export function encodeEdited(original: string, edited: string, originalBytes: Buffer, charset: string): Buffer | undefined {
+function encodeEdited(original: string, edited: string, originalBytes: Buffer, charset: string): Buffer | undefined {
   const normalized = charset.toLowerCase().replace(/[^a-z0-9]/g, '')
   if (normalized === 'utf8' || normalized === 'unicode11utf8') return Buffer.from(edited, 'utf8')
   if (normalized === 'utf16le' || normalized === 'utf16') return Buffer.from(edited, 'utf16le')
@@ -324,10 +324,14 @@ export function encodeEdited(original: string, edited: string, originalBytes: Bu
   const insertedLength = edited.length - original.length
   if (insertedLength <= 0 || edited.slice(prefix + insertedLength) !== original.slice(prefix)) return undefined
   const inserted = edited.slice(prefix, prefix + insertedLength)
-  if (!/^[\x00-\x7f]*$/.test(inserted)) return undefined
+  for (let i = 0; i < inserted.length; i++) if (inserted.charCodeAt(i) > 0x7f) return undefined
   const offset = byteOffsetOf(prefix, original, originalBytes, charset)
   if (offset === undefined) return undefined
-  return Buffer.concat([originalBytes.subarray(0, offset), Buffer.from(inserted, 'latin1'), originalBytes.subarray(offset)])
+  return Buffer.concat([
+    originalBytes.subarray(0, offset),
+    Buffer.from(inserted, 'latin1'),
+    originalBytes.subarray(offset),
+  ])
 }
 
 /** The byte offset in `bytes` (text in `charset`) where the first `chars` characters of `text` end. */
@@ -348,7 +352,10 @@ function byteOffsetOf(chars: number, text: string, bytes: Buffer, charset: strin
 /** Header name/value pairs from `writeHead`'s headers: an object, `[name, value][]` or a flat `[name, value, ...]` list. */
 function headerPairs(headers: unknown): Array<[string, OutgoingHttpHeader]> {
   if (!headers) return []
-  if (!Array.isArray(headers)) return Object.entries(headers as OutgoingHttpHeaders).filter(([, value]) => value !== undefined) as Array<[string, OutgoingHttpHeader]>
+  if (!Array.isArray(headers))
+    return Object.entries(headers as OutgoingHttpHeaders).filter(([, value]) => value !== undefined) as Array<
+      [string, OutgoingHttpHeader]
+    >
   const merged = new Map<string, { name: string; values: string[] }>()
   const add = (name: unknown, value: unknown) => {
     const key = String(name).toLowerCase()
@@ -356,7 +363,8 @@ function headerPairs(headers: unknown): Array<[string, OutgoingHttpHeader]> {
     for (const item of Array.isArray(value) ? value : [value]) entry.values.push(String(item))
     merged.set(key, entry)
   }
-  if (headers.length > 0 && Array.isArray(headers[0])) for (const [name, value] of headers as unknown[][]) add(name, value)
+  if (headers.length > 0 && Array.isArray(headers[0]))
+    for (const [name, value] of headers as unknown[][]) add(name, value)
   else for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i], headers[i + 1])
   return [...merged.values()].map(({ name, values }) => [name, values.length === 1 ? values[0]! : values])
 }

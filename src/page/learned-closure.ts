@@ -70,7 +70,6 @@ export interface LearningWindow {
   load: number | undefined
 }
 
-
 export class LearnedClosure {
   private readonly pages = new Map<string, PageMemory>()
   private readonly windows = new WeakMap<object, LearningWindow[]>()

@@ -1,6 +1,8 @@
+import MagicString from 'magic-string'
 import type { Connect, Logger } from 'vite'
 import type { Debug } from '../debug.js'
 import { sendEarlyHints } from '../deliver/early-hints.js'
+import { addImportMap } from '../deliver/import-map.js'
 import { addPreloadLinks } from '../deliver/preload-links.js'
 import { startPagePush } from '../deliver/push.js'
 import type { ServedGraph } from '../graph/served-graph.js'
@@ -9,8 +11,10 @@ import { extractPageEntries } from '../html/page-entries.js'
 import { PLUGIN_NAME, type ResolvedOptions } from '../options.js'
 import type { PushStats } from '../push/push-resources.js'
 import type { ConnectionPushRegistry } from '../push/connection-push-state.js'
+import type { ServedResource } from '../graph/served-resource.js'
 import { isInProcessRequest } from '../render/in-process-request.js'
 import type { ResourceRequest } from '../render/resource-request.js'
+import { versionedHref } from '../serve/versioned-url.js'
 import { chooseDelivery } from './delivery-choice.js'
 import { mayBeDocument, requestedUrl } from './document-request.js'
 import { interceptHtml } from './intercept-html.js'
@@ -46,9 +50,9 @@ const MAX_REST_SCAN = 1024 * 1024
  *    request), send Early Hints and promise the early pushes while Vite or the framework renders;
  * 3. intercept the final HTML (after every `transformIndexHtml` hook; for a streamed page, its
  *    head), read its entries and make the final plan (the known one on the usual reload);
- * 4. deliver that plan: links into the HTML, the remaining pushes before the response ends; for a
- *    streamed page, also the pushes of entries named after its head (inline `import()`s at the end
- *    of the body).
+ * 4. deliver that plan: the import map and links into the HTML, the remaining pushes before the
+ *    response ends; for a streamed page, also the pushes of entries named after its head (inline
+ *    `import()`s at the end of the body).
  * Everything delivered comes from the served graph, whose guard keeps back what `server.fs` denies.
  */
 export function createPageMiddleware(context: PageContext): Connect.NextHandleFunction {
@@ -64,7 +68,8 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
     res.once('close', () => learned.htmlEnded(learning))
     const lastEntries = knownPages.get(pageUrl)
     const known = knownPlan(graph, lastEntries && mergeEntries(lastEntries, learnedEntries), options.dynamicImports)
-    if (known && choice.links && options.earlyHints) sendEarlyHints(res, known.closure.resources, debug)
+    const hrefOf = choice.links && options.importMap ? versionedHref : ownUrl
+    if (known && choice.links && options.earlyHints) sendEarlyHints(res, known.closure.resources, hrefOf, debug)
     const push = choice.push && startPagePush(choice.push, options, debug)
     if (known && push) push.early(known.closure.resources)
 
@@ -118,18 +123,19 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         const plan = complete
           ? await planned
           : await Promise.race([planned, delay(STREAMED_HEAD_WAIT_MS).then(() => undefined)])
-        let finalHtml = html
+        const edit = new MagicString(html)
         if (choice.links && plan) {
-          const edited = addPreloadLinks(finalHtml, page, plan.closure.resources)
-          finalHtml = edited.html
-          linksPart = `${edited.added} modulepreload links`
+          const map = options.importMap ? addImportMap(edit, page, plan.closure.resources) : undefined
+          if (options.importMap && !map) debug?.(`${pageUrl}: its own import map cannot be merged; no versioned URLs`)
+          const added = addPreloadLinks(edit, page, plan.closure.resources, map ? hrefOf : ownUrl)
+          linksPart = `${added} modulepreload links${map ? `; import map of ${map.mapped}` : ''}`
         } else if (choice.links) {
           linksPart = `no modulepreload links (closure not ready within ${STREAMED_HEAD_WAIT_MS} ms)`
         }
         // The whole body ends with this HTML, so pushes must be promised first. A streamed head
         // goes out now; its pushes are awaited before the stream ends.
         if (complete) log(await pushing)
-        return finalHtml
+        return edit.hasChanged() ? edit.toString() : html
       },
       onRest(text) {
         const found = late.scan(text)
@@ -174,7 +180,11 @@ function delay(ms: number): Promise<void> {
 }
 
 /** Resources of the plan's closure that only the learned entries bring in (not reached from the page's own entries). */
-function onlyThroughLearned(plan: FinalPagePlan, pageEntries: readonly ResourceRequest[], dynamicImports: boolean): number {
+function onlyThroughLearned(
+  plan: FinalPagePlan,
+  pageEntries: readonly ResourceRequest[],
+  dynamicImports: boolean,
+): number {
   const byKey = new Map(plan.closure.resources.map((resource) => [resource.key, resource]))
   const reached = new Set<string>()
   const visit = (request: ResourceRequest) => {
@@ -251,3 +261,5 @@ class LateEntries {
     return mergeEntries(this.head, this.rest)
   }
 }
+
+const ownUrl = (resource: ServedResource) => resource.url

@@ -29,7 +29,7 @@ export interface PushStats {
 }
 
 /** Most push streams kept open at once: below the reserved-stream limit of nghttp2 clients (200). */
-export const MAX_PUSH_WINDOW = 100
+const MAX_PUSH_WINDOW = 100
 
 /**
  * How many pushes may be in flight for a client that allows `peerMaxStreams` concurrent streams.
@@ -40,7 +40,7 @@ export function pushWindow(peerMaxStreams: number | undefined): number {
   return Math.min((peerMaxStreams ?? MAX_PUSH_WINDOW + 1) - 1, MAX_PUSH_WINDOW)
 }
 /** Stop promising more when no push stream finished for this long (a client that stopped reading). */
-export const PUSH_STALL_MS = 2000
+const PUSH_STALL_MS = 2000
 
 /**
  * Sends a PUSH_PROMISE and the rendered response for each resource, in order, on the page's

@@ -1,18 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Connect } from 'vite'
 import type { ServedGraph } from '../graph/served-graph.js'
-import { resourceKey } from '../graph/served-resource.js'
-import type { RenderedResponse } from '../render/captured-response.js'
+import { resourceKey, type ServedResource } from '../graph/served-resource.js'
 import { isInProcessRequest } from '../render/in-process-request.js'
 import { resourceKindRequested } from '../render/resource-request.js'
-
-/** The middleware function Vite serves transformed modules from; ours goes right before it. */
-const VITE_TRANSFORM_MIDDLEWARE = 'viteTransformMiddleware'
-
-interface StackLayer {
-  route: string
-  handle: Connect.NextHandleFunction
-}
+import { answerVersioned, type VersionedAnswer } from './versioned-answer.js'
+import { versionRequestOf, type VersionRequest } from './versioned-request-middleware.js'
 
 /**
  * Answers a browser's module or stylesheet GET from the graph's cache, when the cache holds the
@@ -32,21 +25,47 @@ interface StackLayer {
  * headers on the response, as it does for Vite's own. A response that an earlier middleware has
  * wrapped (its `end`, `write`, `writeHead` or `setHeader` replaced, as compression does) is left
  * to Vite too: the cached body went through that wrapper once already. Everything else, and every
- * miss, goes on to Vite.
+ * miss, goes on to Vite. A request to a versioned URL (the import map's) is answered by
+ * {@link answerVersioned}.
  */
 export function createCachedResponseMiddleware(
   graph: ServedGraph,
   serverHeaders: Record<string, unknown> | undefined,
-  onServed: () => void,
+  onServed: (answer: 'cached' | NonNullable<VersionedAnswer>, req: IncomingMessage) => void,
 ): Connect.NextHandleFunction {
   const headersViteSets = new Set([...VITE_SEND_HEADERS, ...Object.keys(serverHeaders ?? {}).map(lower)])
   return function http2PushCachedResponseMiddleware(req, res, next) {
+    if (res.headersSent || isWrapped(res) || isInProcessRequest(req)) return next()
+    const send = (resource: ServedResource, cacheControl?: string) =>
+      sendCached(res, resource, headersViteSets, cacheControl)
+    const versioned = versionRequestOf(req)
+    if (versioned) return void answerVersionedOrPass(graph, req, res, versioned, send, onServed, next)
     const key = cacheKeyFor(req)
     const resource = key === undefined ? undefined : graph.currentOrDrop(key)
-    if (!resource || resource.response.status !== 200 || res.headersSent || isWrapped(res)) return next()
-    onServed()
-    sendCached(res, resource.response, headersViteSets)
+    if (!resource || resource.response.status !== 200) return next()
+    onServed('cached', req)
+    send(resource)
   }
+}
+
+/** Answers a versioned request, or passes it on to Vite (also when answering failed). */
+async function answerVersionedOrPass(
+  graph: ServedGraph,
+  req: IncomingMessage,
+  res: ServerResponse,
+  versioned: VersionRequest,
+  send: (resource: ServedResource, cacheControl?: string) => void,
+  onServed: (answer: NonNullable<VersionedAnswer>, req: IncomingMessage) => void,
+  next: (error?: unknown) => void,
+): Promise<void> {
+  let answer: VersionedAnswer
+  try {
+    answer = await answerVersioned(graph, req, res, versioned, send)
+  } catch (error) {
+    return next(error)
+  }
+  if (answer) onServed(answer, req)
+  else next()
 }
 
 /**
@@ -59,24 +78,9 @@ const VITE_SEND_HEADERS = ['content-type', 'cache-control', 'etag']
 
 const lower = (name: string) => name.toLowerCase()
 
-/**
- * Puts `handler` into the server's middleware stack right before Vite's transform middleware:
- * after the host check, CORS, proxy, `base` and public-file handling and any middleware a plugin
- * added, so only the transform itself is skipped. Returns false (and installs nothing) when that
- * middleware cannot be found.
- */
-export function installBeforeViteTransform(middlewares: Connect.Server, handler: Connect.NextHandleFunction): boolean {
-  const stack = (middlewares as unknown as { stack?: StackLayer[] }).stack
-  if (!Array.isArray(stack)) return false
-  const index = stack.findIndex((layer) => layer.handle?.name === VITE_TRANSFORM_MIDDLEWARE)
-  if (index < 0) return false
-  stack.splice(index, 0, { route: '', handle: handler })
-  return true
-}
-
 /** The graph key of a request that a cached response can answer, or undefined. */
 function cacheKeyFor(req: IncomingMessage): string | undefined {
-  if (req.method !== 'GET' || isInProcessRequest(req)) return undefined
+  if (req.method !== 'GET') return undefined
   const headers = req.headers
   if (
     headers['if-none-match'] !== undefined ||
@@ -98,8 +102,15 @@ function isWrapped(res: ServerResponse): boolean {
 
 const WRITING_METHODS = ['end', 'write', 'writeHead', 'setHeader'] as const
 
-function sendCached(res: ServerResponse, response: RenderedResponse, names: ReadonlySet<string>): void {
+function sendCached(
+  res: ServerResponse,
+  resource: ServedResource,
+  names: ReadonlySet<string>,
+  cacheControl: string | undefined,
+): void {
+  const { headers, body } = resource.response
   res.statusCode = 200
-  for (const [name, value] of Object.entries(response.headers)) if (names.has(name)) res.setHeader(name, value)
-  res.end(response.body)
+  for (const [name, value] of Object.entries(headers)) if (names.has(name)) res.setHeader(name, value)
+  if (cacheControl !== undefined) res.setHeader('cache-control', cacheControl)
+  res.end(body)
 }

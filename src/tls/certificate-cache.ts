@@ -1,12 +1,26 @@
-// Persists the dev-server key and certificate in a directory so browsers only need to trust them once.
-import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+// Keeps the dev server's leaf key and certificate in a folder, and replaces them when they expire
+// soon, no longer match the host list or the issuing CA, or cannot be read.
+import { X509Certificate, createPrivateKey } from 'node:crypto'
+import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { createSelfSignedCertificate } from './self-signed-certificate.js'
-import type { PemKeyAndCertificate } from './self-signed-certificate.js'
+import { PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, writeFileAtomically } from './atomic-write.js'
+import { ipAddressToBytes } from './ip-address.js'
+import { createLeafCertificate, leafNames } from './leaf-certificate.js'
+import type { Issuer, PemKeyAndCertificate } from './leaf-certificate.js'
+import type { HostNames } from './x509.js'
 
-export interface CertificateLogger {
-  info(msg: string): void
+interface CertificateLogger {
+  info(message: string): void
+  warn?(message: string): void
+}
+
+export interface CertificateCacheOptions {
+  /** The CA that signs the leaf; without one the leaf is self-signed. */
+  issuer?: Issuer & { label?: string }
+  /** Names beyond localhost, 127.0.0.1 and ::1 the leaf must cover. */
+  names?: Partial<HostNames>
+  logger?: CertificateLogger
+  now?: Date
 }
 
 export interface CachedCertificate extends PemKeyAndCertificate {
@@ -16,56 +30,83 @@ export interface CachedCertificate extends PemKeyAndCertificate {
 
 const KEY_FILE = 'key.pem'
 const CERT_FILE = 'cert.pem'
-const PRIVATE_FILE_MODE = 0o600
-const PUBLIC_FILE_MODE = 0o644
 const DAY_MS = 24 * 60 * 60 * 1000
-// A cached certificate that expires sooner than this is replaced.
-const MIN_REMAINING_VALIDITY_MS = DAY_MS
+// A certificate that expires sooner than this is renewed.
+const RENEW_BEFORE_MS = 30 * DAY_MS
 
-/** Returns the key/cert pair cached in `dir`, generating and storing a new one when missing, invalid or about to expire. */
-export async function loadOrCreateCertificate(dir: string, logger?: CertificateLogger): Promise<CachedCertificate> {
+/** Returns the key/cert pair cached in `dir`, creating and storing a new one when it is missing or no longer fits. */
+export async function loadOrCreateCertificate(
+  dir: string,
+  options: CertificateCacheOptions = {},
+): Promise<CachedCertificate> {
   const directory = path.resolve(dir)
-  const cached = await readUsableCertificate(directory, new Date())
-  if (cached) return { ...cached, created: false }
+  const logger = options.logger
+  const now = options.now ?? new Date()
+  const names = leafNames(options.names)
+  const files = await readCertificateFiles(directory)
+  const problem = files ? whyNotUsable(files, names, options.issuer, now) : 'missing'
+  if (problem === undefined) return { ...(files as PemKeyAndCertificate), created: false }
 
-  const fresh = createSelfSignedCertificate()
+  const fresh = createLeafCertificate({ issuer: options.issuer, ...names, now })
   await writeCertificate(directory, fresh)
-  logger?.info(`Created a self-signed certificate for localhost in ${directory}`)
+  const signer = options.issuer ? `signed by ${options.issuer.label ?? 'the CA'}` : 'self-signed'
+  if (problem === 'missing') logger?.info(`Created a localhost certificate in ${directory}, ${signer}`)
+  else if (problem.startsWith('corrupt')) {
+    ;(logger?.warn ?? logger?.info)?.(`Replaced the ${problem} certificate in ${directory}, now ${signer}`)
+  } else logger?.info(`Renewed the localhost certificate in ${directory} (${problem}), now ${signer}`)
   return { ...fresh, created: true }
 }
 
-async function readUsableCertificate(directory: string, now: Date): Promise<PemKeyAndCertificate | undefined> {
-  const files = await readCertificateFiles(directory)
-  return files && isUsable(files, now) ? files : undefined
-}
-
 async function readCertificateFiles(directory: string): Promise<PemKeyAndCertificate | undefined> {
+  const [key, cert] = await Promise.all([
+    readFile(path.join(directory, KEY_FILE), 'utf8').catch(() => undefined),
+    readFile(path.join(directory, CERT_FILE), 'utf8').catch(() => undefined),
+  ])
+  if (key === undefined && cert === undefined) return undefined
+  // One file alone is as unusable as a corrupt one.
+  return { key: key ?? '', cert: cert ?? '' }
+}
+
+function whyNotUsable(
+  { key, cert }: PemKeyAndCertificate,
+  names: HostNames,
+  issuer: Issuer | undefined,
+  now: Date,
+): string | undefined {
+  let x509: X509Certificate
   try {
-    const [key, cert] = await Promise.all([
-      readFile(path.join(directory, KEY_FILE), 'utf8'),
-      readFile(path.join(directory, CERT_FILE), 'utf8'),
-    ])
-    return { key, cert }
+    x509 = new X509Certificate(cert)
+    if (!x509.checkPrivateKey(createPrivateKey(key))) return 'corrupt (key and certificate do not match)'
   } catch {
-    // Missing or unreadable: regenerate; a real permission problem surfaces when writing.
-    return undefined
+    return 'corrupt (unreadable)'
+  }
+  if (Date.parse(x509.validFrom) > now.getTime()) return 'it is not valid yet'
+  if (Date.parse(x509.validTo) - now.getTime() < RENEW_BEFORE_MS) return `it expires on ${x509.validTo}`
+  if (sanKey(x509) !== namesKey(names)) return 'the host list changed'
+  // A self-signed leaf cannot pass checkIssued (its keyUsage has no keyCertSign): compare names instead.
+  const signer = issuer ? new X509Certificate(issuer.cert) : x509
+  const namedIssuer = issuer ? x509.checkIssued(signer) : x509.issuer === x509.subject
+  if (!namedIssuer || !x509.verify(signer.publicKey)) return 'the signing CA changed'
+  return undefined
+}
+
+// A comparable form of a certificate's subjectAltName ("DNS:a, IP Address:0:0:0:0:0:0:0:1", as Node prints it).
+function sanKey(x509: X509Certificate): string {
+  const entries = (x509.subjectAltName ?? '').split(', ').filter(Boolean)
+  const dnsNames = entries.filter((e) => e.startsWith('DNS:')).map((e) => e.slice(4))
+  const ipAddresses = entries.filter((e) => e.startsWith('IP Address:')).map((e) => e.slice(11))
+  if (dnsNames.length + ipAddresses.length !== entries.length) return 'other names'
+  try {
+    return namesKey({ dnsNames, ipAddresses })
+  } catch {
+    return 'other names'
   }
 }
 
-function isUsable({ key, cert }: PemKeyAndCertificate, now: Date): boolean {
-  try {
-    const x509 = new X509Certificate(cert)
-    const validFrom = Date.parse(x509.validFrom)
-    const validTo = Date.parse(x509.validTo)
-    return (
-      x509.checkPrivateKey(createPrivateKey(key)) &&
-      validFrom <= now.getTime() &&
-      validTo - now.getTime() > MIN_REMAINING_VALIDITY_MS
-    )
-  } catch {
-    // Corrupt or unparsable PEM: treat as absent.
-    return false
-  }
+function namesKey({ dnsNames, ipAddresses }: HostNames): string {
+  const dns = dnsNames.map((name) => name.toLowerCase()).sort()
+  const ips = ipAddresses.map((address) => ipAddressToBytes(address).toString('hex')).sort()
+  return JSON.stringify([dns, ips])
 }
 
 async function writeCertificate(directory: string, { key, cert }: PemKeyAndCertificate): Promise<void> {
@@ -74,28 +115,11 @@ async function writeCertificate(directory: string, { key, cert }: PemKeyAndCerti
     await writeFileAtomically(path.join(directory, KEY_FILE), key, PRIVATE_FILE_MODE)
     await writeFileAtomically(path.join(directory, CERT_FILE), cert, PUBLIC_FILE_MODE)
   } catch (cause) {
-    throw unwritableDirectoryError(directory, cause)
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    throw new Error(
+      `[vite-plugin-http2-push] cannot store the dev TLS certificate in "${directory}" (${reason}). ` +
+        'Set the plugin option `certDir` to a writable directory, or configure `server.https` yourself.',
+      { cause },
+    )
   }
-}
-
-// Writes to a temporary sibling and renames it into place, so the final file never
-// appears half-written and always gets `mode` (writeFile's mode only applies on creation).
-async function writeFileAtomically(file: string, content: string, mode: number): Promise<void> {
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`
-  try {
-    await writeFile(temporary, content, { mode, flag: 'wx' })
-    await rename(temporary, file)
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined)
-    throw error
-  }
-}
-
-function unwritableDirectoryError(directory: string, cause: unknown): Error {
-  const reason = cause instanceof Error ? cause.message : String(cause)
-  return new Error(
-    `[vite-plugin-http2-push] cannot store the dev TLS certificate in "${directory}" (${reason}). ` +
-      'Set the plugin option `certDir` to a writable directory, or configure `server.https` yourself.',
-    { cause },
-  )
 }

@@ -1,14 +1,15 @@
-// A minimal DER (ASN.1 Distinguished Encoding Rules) writer: just enough to
-// build an X.509 certificate. Every function returns a complete TLV as a Buffer.
+// A minimal DER (ASN.1 Distinguished Encoding Rules) writer and reader: just enough to build
+// X.509 certificates and to read back the few fields of a CA certificate a leaf needs.
+// Every writer returns a complete TLV as a Buffer.
 
 const TAG_BOOLEAN = 0x01
 const TAG_INTEGER = 0x02
 const TAG_BIT_STRING = 0x03
 const TAG_OCTET_STRING = 0x04
+const TAG_NULL = 0x05
 const TAG_OID = 0x06
 const TAG_UTF8_STRING = 0x0c
 const TAG_IA5_STRING = 0x16
-const TAG_PRINTABLE_STRING = 0x13
 const TAG_UTC_TIME = 0x17
 const TAG_GENERALIZED_TIME = 0x18
 const TAG_SEQUENCE = 0x30
@@ -17,8 +18,6 @@ const TAG_SET = 0x31
 const CLASS_CONTEXT_SPECIFIC = 0x80
 const CONSTRUCTED = 0x20
 const MAX_LOW_TAG_NUMBER = 30
-
-const PRINTABLE_STRING_PATTERN = /^[A-Za-z0-9 '()+,\-./:=?]*$/
 
 /** Encodes a definite length: short form below 128, long form otherwise. */
 export function encodeLength(length: number): Buffer {
@@ -34,7 +33,7 @@ export function encodeLength(length: number): Buffer {
 }
 
 /** Wraps content in a tag-length-value triple with a single-byte tag. */
-export function tlv(tag: number, content: Buffer): Buffer {
+function tlv(tag: number, content: Buffer): Buffer {
   return Buffer.concat([Buffer.from([tag]), encodeLength(content.length), content])
 }
 
@@ -92,29 +91,21 @@ export function utf8String(value: string): Buffer {
   return tlv(TAG_UTF8_STRING, Buffer.from(value, 'utf8'))
 }
 
-/** PrintableString (throws on characters outside the PrintableString alphabet). */
-export function printableString(value: string): Buffer {
-  if (!PRINTABLE_STRING_PATTERN.test(value)) {
-    throw new Error(`Not a PrintableString: "${value}"`)
-  }
-  return tlv(TAG_PRINTABLE_STRING, Buffer.from(value, 'ascii'))
-}
-
 /** IA5String (7-bit ASCII; throws otherwise), used for dNSName. */
 export function ia5String(value: string): Buffer {
-  if (!/^[\x00-\x7f]*$/.test(value)) throw new Error(`Not an IA5String: "${value}"`)
+  if (!/^\p{ASCII}*$/u.test(value)) throw new Error(`Not an IA5String: "${value}"`)
   return tlv(TAG_IA5_STRING, Buffer.from(value, 'ascii'))
 }
 
 /** UTCTime "YYMMDDHHMMSSZ" (only for years 1950-2049). */
-export function utcTime(date: Date): Buffer {
+function utcTime(date: Date): Buffer {
   const year = date.getUTCFullYear()
   if (year < 1950 || year > 2049) throw new RangeError(`UTCTime cannot represent year ${year}`)
   return tlv(TAG_UTC_TIME, Buffer.from(formatTime(date).slice(2), 'ascii'))
 }
 
 /** GeneralizedTime "YYYYMMDDHHMMSSZ" (no fractional seconds). */
-export function generalizedTime(date: Date): Buffer {
+function generalizedTime(date: Date): Buffer {
   return tlv(TAG_GENERALIZED_TIME, Buffer.from(formatTime(date), 'ascii'))
 }
 
@@ -151,6 +142,11 @@ export function bitString(bytes: Buffer, unusedBits = 0): Buffer {
   return tlv(TAG_BIT_STRING, Buffer.concat([Buffer.from([unusedBits]), bytes]))
 }
 
+/** NULL (the parameters of sha256WithRSAEncryption). */
+export function nullValue(): Buffer {
+  return tlv(TAG_NULL, Buffer.alloc(0))
+}
+
 /** OCTET STRING. */
 export function octetString(bytes: Buffer): Buffer {
   return tlv(TAG_OCTET_STRING, bytes)
@@ -178,4 +174,41 @@ function contextTag(tagNumber: number, constructed: boolean): number {
     throw new RangeError(`Unsupported context tag number: ${tagNumber}`)
   }
   return CLASS_CONTEXT_SPECIFIC | (constructed ? CONSTRUCTED : 0) | tagNumber
+}
+
+/** One element read back from a DER encoding: its tag, its content and the whole TLV. */
+export interface DerElement {
+  tag: number
+  content: Buffer
+  encoded: Buffer
+}
+
+/** Reads the element that starts at `offset` (single-byte tags, definite lengths only). */
+export function readElement(der: Buffer, offset = 0): DerElement {
+  const tag = der[offset]
+  const first = der[offset + 1]
+  if (tag === undefined || first === undefined) throw new Error('Truncated DER element')
+  let length = first
+  let headerLength = 2
+  if (first & 0x80) {
+    const count = first & 0x7f
+    if (count === 0 || count > 4) throw new Error('Unsupported DER length')
+    length = 0
+    for (let i = 0; i < count; i++) length = length * 256 + (der[offset + 2 + i] ?? 0)
+    headerLength += count
+  }
+  const end = offset + headerLength + length
+  if (end > der.length) throw new Error('Truncated DER element')
+  return { tag, content: der.subarray(offset + headerLength, end), encoded: der.subarray(offset, end) }
+}
+
+/** The elements inside a constructed element's content, in order. */
+export function readChildren(content: Buffer): DerElement[] {
+  const children: DerElement[] = []
+  for (let offset = 0; offset < content.length;) {
+    const child = readElement(content, offset)
+    children.push(child)
+    offset += child.encoded.length
+  }
+  return children
 }

@@ -1,18 +1,21 @@
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import type { Plugin } from 'vite'
+import { tempDir, type TempDir } from './temp-dirs.js'
+
+/** The basic app in its temp dir (removed on dispose): `root` is `<dir>/app`, `config` what Vite needs for it. */
+export interface BasicApp extends TempDir {
+  readonly root: string
+  readonly config: ReturnType<typeof basicAppConfig>
+}
 
 /**
  * Writes a small app into a new temp dir that exercises every URL form the graph must follow:
  * TS, a cycle, CSS imported and linked, JSON, an SVG `?import`, a virtual module, a module
  * outside root (`/@fs/`), file names with a space and non-ASCII characters, an optimized CJS
  * dependency (`?v=`), an unoptimized ESM package, an inline module script, a dynamic import
- * and a second page. Returns the directory; the app root is `<dir>/app`.
+ * and a second page, in a temp dir that removes itself (see {@link TempDir}).
  */
-export function createBasicApp(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-basic-'))
-  const files: Record<string, string> = {
+export function basicApp(): BasicApp {
+  const dir = tempDir('basic', {
     'app/index.html': `<!doctype html>
 <html lang="en">
   <head>
@@ -69,17 +72,12 @@ export function later() { return import('./lazy.ts') }
     'app/node_modules/tiny-esm/package.json': `{ "name": "tiny-esm", "version": "1.0.0", "type": "module", "exports": "./index.js" }\n`,
     'app/node_modules/tiny-esm/index.js': `export { esm } from './inner.js'\n`,
     'app/node_modules/tiny-esm/inner.js': `export const esm = 'esm'\n`,
-  }
-  for (const [name, content] of Object.entries(files)) {
-    const file = path.join(dir, name)
-    fs.mkdirSync(path.dirname(file), { recursive: true })
-    fs.writeFileSync(file, content)
-  }
-  return dir
+  })
+  return Object.assign(dir, { root: dir.join('app'), config: basicAppConfig(dir.path) })
 }
 
 /** The Vite config the basic app needs: its virtual module, `fs.allow` for the outside dir, multi-page inputs. */
-export function basicAppConfig(dir: string) {
+function basicAppConfig(dir: string) {
   const virtualGreeting: Plugin = {
     name: 'virtual-greeting',
     resolveId: (id) => (id === 'virtual:greeting' ? '\0virtual:greeting' : undefined),

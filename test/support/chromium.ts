@@ -10,7 +10,10 @@ import { chromium, type Browser } from 'playwright-core'
  * when `process.env.CI` is set (not to `0`/`false`) they FAIL with an Error that says what is missing and how to install it.
  */
 
-/** Flags for a headless Chromium in a container, talking to a dev server with a self-signed certificate. */
+/**
+ * Flags for a headless Chromium in a container, talking to a dev server with a self-signed certificate.
+ * @public the benchmark imports it (bench/lib/support.mjs)
+ */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -22,12 +25,21 @@ export const CHROMIUM_ARGS = [
   '--ignore-certificate-errors',
 ]
 
-/** The Chromium executable: `$CHROMIUM_PATH`, else Debian's `/usr/bin/chromium`. */
+/** The same flags without `--ignore-certificate-errors`: the browser checks the certificate as a user's would. */
+export const CHROMIUM_ARGS_CHECKING_CERTIFICATES = CHROMIUM_ARGS.filter((arg) => arg !== '--ignore-certificate-errors')
+
+/**
+ * The Chromium executable: `$CHROMIUM_PATH`, else Debian's `/usr/bin/chromium`.
+ * @public the benchmark imports it (bench/lib/support.mjs)
+ */
 export function chromiumPath(): string {
   return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 }
 
-/** Whether the Chromium executable exists and is executable. */
+/**
+ * Whether the Chromium executable exists and is executable.
+ * @public the benchmark imports it (bench/lib/support.mjs)
+ */
 export function chromiumAvailable(): boolean {
   return isExecutable(chromiumPath())
 }
@@ -49,7 +61,7 @@ export function findExecutable(name: string, override: string | undefined): stri
 }
 
 /** Whether nghttp can be run. */
-export function nghttpAvailable(): boolean {
+function nghttpAvailable(): boolean {
   return nghttpPath() !== undefined
 }
 
@@ -79,14 +91,15 @@ export function requireNghttpOrSkip(): boolean {
   })
 }
 
-interface Requirement {
+export interface Requirement {
   available: boolean
   what: string
   install: string
   tests: string
 }
 
-function requireOrSkip({ available, what, install, tests }: Requirement): boolean {
+/** Returns `available`; when false, throws under CI and otherwise prints a skip note (see the policy above). */
+export function requireOrSkip({ available, what, install, tests }: Requirement): boolean {
   if (available) return true
   const message = `${what} is missing; install it with: ${install}`
   if (isCi()) {

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
+import { promisify, stripVTControlCharacters } from 'node:util'
 
 /**
  * Real framework apps for the tests: each fixture under `test/frameworks/<name>/` has a
@@ -90,7 +90,7 @@ export interface PreparedApp {
 let packedTarball: Promise<string> | undefined
 
 /** `npm pack` of this repo (its `prepack` builds `dist/`), once per test process. */
-export function packPlugin(): Promise<string> {
+function packPlugin(): Promise<string> {
   packedTarball ??= (async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-pack-'))
     const { stdout } = await run(NPM, ['pack', '--json', '--pack-destination', dir], { cwd: REPO })
@@ -179,7 +179,7 @@ export async function startFrameworkApp(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const output = () => chunks.join('').replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+  const output = () => stripVTControlCharacters(chunks.join(''))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const origin = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${spec.name} did not start in 90 s:\n${output()}`)), 90_000)

@@ -9,7 +9,7 @@ import { findExecutable, isCi } from './chromium.js'
  */
 
 /** The h2load executable: `$H2LOAD_PATH`, else the first `h2load` on `$PATH`; undefined when there is none. */
-export function h2loadPath(): string | undefined {
+function h2loadPath(): string | undefined {
   return findExecutable('h2load', process.env.H2LOAD_PATH)
 }
 

@@ -1,11 +1,14 @@
 import http2 from 'node:http2'
 import { init, parse } from 'es-module-lexer'
+import { DOCUMENT_REQUEST, SCRIPT_REQUEST, STYLE_REQUEST } from './browser-headers.mjs'
 
 /** A response as a client saw it. */
 export interface FetchedResponse {
   status: number
   headers: Record<string, string | string[]>
   body: Buffer
+  /** The path requested, when the client made the request (a push has none). */
+  requested?: string
 }
 
 /** A PUSH_PROMISE the client received, and the pushed response once it arrived. */
@@ -49,17 +52,18 @@ export interface ClientOptions {
 }
 
 /** Key of a request: the path, prefixed for the stylesheet form. */
-export function keyOf(path: string, as: 'script' | 'style'): string {
+function keyOf(path: string, as: 'script' | 'style'): string {
   return as === 'style' ? `style:${path}` : path
 }
 
-const SCRIPT_HEADERS = { accept: '*/*', 'sec-fetch-dest': 'script' }
-const STYLE_HEADERS = { accept: 'text/css,*/*;q=0.1', 'sec-fetch-dest': 'style' }
 /** Request headers that make the plugin leave a module request to Vite itself. */
 export const BYPASS_RESPONSE_CACHE = { 'cache-control': 'no-cache' }
 
-/** A real `node:http2` client over TLS, that accepts push (or refuses it), and loads pages like a browser. */
-export class TestClient {
+/**
+ * A real `node:http2` client over TLS, that accepts push (or refuses it), and loads pages like a
+ * browser. Closes itself at the end of the block that holds it with `await using`.
+ */
+export class TestClient implements AsyncDisposable {
   readonly session: http2.ClientHttp2Session
   /** Every push promise received, in arrival order. */
   readonly pushes: ReceivedPush[] = []
@@ -75,7 +79,7 @@ export class TestClient {
       settings: { enablePush: options.enablePush ?? true, ...options.settings },
     })
     const bypass = options.useResponseCache ? {} : BYPASS_RESPONSE_CACHE
-    this.moduleRequestHeaders = { script: { ...SCRIPT_HEADERS, ...bypass }, style: { ...STYLE_HEADERS, ...bypass } }
+    this.moduleRequestHeaders = { script: { ...SCRIPT_REQUEST, ...bypass }, style: { ...STYLE_REQUEST, ...bypass } }
     this.session.on('error', () => {})
     this.session.on('stream', (stream, requestHeaders) => this.onPush(stream, requestHeaders))
   }
@@ -90,15 +94,15 @@ export class TestClient {
   }
 
   /** A plain GET on this connection. */
-  get(path: string, headers: http2.OutgoingHttpHeaders = {}): Promise<FetchedResponse> {
-    return readResponse(this.session.request({ ':path': path, ...headers }))
+  async get(path: string, headers: http2.OutgoingHttpHeaders = {}): Promise<FetchedResponse> {
+    return { ...(await readResponse(this.session.request({ ':path': path, ...headers }))), requested: path }
   }
 
   /** Loads a page: the HTML, then every static import wave; pushed responses are used, the rest requested. */
   async loadPage(path: string): Promise<PageLoad> {
     await init()
     const pushesBefore = this.pushes.length
-    const htmlResponse = await this.get(path, { accept: 'text/html', 'sec-fetch-dest': 'document' })
+    const htmlResponse = await this.get(path, DOCUMENT_REQUEST)
     const html = htmlResponse.body.toString('utf8')
     const load: PageLoad = {
       html,
@@ -109,6 +113,7 @@ export class TestClient {
       pushesReceived: [],
       requestWaves: 0,
     }
+    const importMap = importMapOf(html)
     const seen = new Set<string>()
     // a page may name one module twice (a modulepreload link and an inline import): one request
     let wave = htmlEntries(html, path).filter((entry) => {
@@ -137,7 +142,7 @@ export class TestClient {
           if (!response) {
             requestedThisWave = true
             load.requested.add(key)
-            response = await this.get(entry.path, this.moduleRequestHeaders[entry.as])
+            response = await this.get(entry.request, this.moduleRequestHeaders[entry.as])
           }
           load.closure.set(key, response)
           this.held.set(key, response)
@@ -151,7 +156,8 @@ export class TestClient {
           const key = keyOf(path, 'script')
           if (!seen.has(key)) {
             seen.add(key)
-            next.push({ path, as: 'script' })
+            // as a browser does: the page's import map names the URL to fetch
+            next.push({ path, as: 'script', request: importMap[path] ?? path })
           }
         }
       }
@@ -176,6 +182,10 @@ export class TestClient {
       if (this.session.closed || this.session.destroyed) return resolve()
       this.session.close(() => resolve())
     })
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
   }
 
   private onPush(stream: http2.ClientHttp2Stream, requestHeaders: http2.IncomingHttpHeaders): void {
@@ -221,8 +231,29 @@ export function readResponse(stream: http2.ClientHttp2Stream): Promise<FetchedRe
 }
 
 interface HtmlEntry {
+  /** The module's own URL (without the plugin's version marker): what a load's keys are made of. */
   path: string
   as: 'script' | 'style'
+  /** The URL fetched for it: as written in the page, or as the import map names it. */
+  request: string
+}
+
+const VERSION_MARKER = /[?&]__h2v=[\w-]+$/
+
+/** A URL without the plugin's version marker (versioned URLs name the same module). */
+function withoutVersion(url: string): string {
+  return url.replace(VERSION_MARKER, '')
+}
+
+/** The page's import map (`imports` only), as a browser reads it. */
+function importMapOf(html: string): Record<string, string> {
+  const json = /<script\b[^>]*type=["']?importmap["']?[^>]*>([\s\S]*?)<\/script>/i.exec(html)?.[1]
+  return json ? ((JSON.parse(json) as { imports?: Record<string, string> }).imports ?? {}) : {}
+}
+
+function entryFor(written: string, pageUrl: string, as: 'script' | 'style'): HtmlEntry {
+  const request = toPath(written, pageUrl)
+  return { path: withoutVersion(request), as, request }
 }
 
 /** A browser's view of the page's up-front loads (kept separate from the plugin's own parser on purpose). */
@@ -238,18 +269,18 @@ function htmlEntries(html: string, pageUrl: string): HtmlEntry[] {
     )
     const tagName = tag[1]!.toLowerCase()
     if (tagName === 'script' && attrs.type === 'module' && attrs.src) {
-      entries.push({ path: toPath(attrs.src, pageUrl), as: 'script' })
+      entries.push(entryFor(attrs.src, pageUrl, 'script'))
     } else if (tagName === 'link' && attrs.href) {
       const rel = (attrs.rel ?? '').split(/\s+/)
-      if (rel.includes('stylesheet')) entries.push({ path: toPath(attrs.href, pageUrl), as: 'style' })
-      if (rel.includes('modulepreload')) entries.push({ path: toPath(attrs.href, pageUrl), as: 'script' })
+      if (rel.includes('stylesheet')) entries.push(entryFor(attrs.href, pageUrl, 'style'))
+      if (rel.includes('modulepreload')) entries.push(entryFor(attrs.href, pageUrl, 'script'))
     }
   }
   // inline module scripts Vite left inline
   for (const script of withoutComments.matchAll(/<script\b[^>]*type=["']?module["']?[^>]*>([\s\S]*?)<\/script>/gi)) {
     if (script[1]!.trim() === '') continue
     for (const specifier of parse(script[1]!)[0]) {
-      if (specifier.type === 'static') entries.push({ path: toPath(specifier.specifier, pageUrl), as: 'script' })
+      if (specifier.type === 'static') entries.push(entryFor(specifier.specifier, pageUrl, 'script'))
     }
   }
   return entries
@@ -280,6 +311,7 @@ export async function plainGet(
   path: string,
   headers: http2.OutgoingHttpHeaders = {},
 ): Promise<FetchedResponse> {
+  // try/finally rather than `await using`: the benchmark imports this file type-stripped on Node 20
   const client = new TestClient(origin, { enablePush: false })
   try {
     return await client.get(path, { ...headers, ...BYPASS_RESPONSE_CACHE })

@@ -6,7 +6,7 @@ import type { Http2PushApi } from 'vite-plugin-http2-push'
 import { capturingLogger } from './capturing-logger.js'
 
 /** The repo's playground app. */
-export const PLAYGROUND = fileURLToPath(new URL('../../playground', import.meta.url))
+const PLAYGROUND = fileURLToPath(new URL('../../playground', import.meta.url))
 
 export interface Playground {
   server: ViteDevServer

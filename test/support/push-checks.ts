@@ -1,15 +1,24 @@
 import http2 from 'node:http2'
 import { expect } from 'vitest'
-import { plainGet, TestClient, type FetchedResponse, type ReceivedPush } from './http2-clients.js'
+import { plainGet, TestClient, type FetchedResponse, type PageLoad, type ReceivedPush } from './http2-clients.js'
 
-/** Headers that must match byte for byte between a push and a GET (all but the clock). */
+/** The Cache-Control of a versioned URL (the page's import map names these) answered at its current version. */
+const IMMUTABLE = 'max-age=31536000, immutable'
+
+/**
+ * Headers that must match byte for byte between a push and a GET (all but the clock). A response
+ * fetched at a versioned URL must carry {@link IMMUTABLE}, in place of the `no-cache` Vite gives
+ * every source module it versions: it is compared as that.
+ */
 export function comparableHeaders(response: FetchedResponse): Record<string, string | string[]> {
   const { date: _date, ...rest } = response.headers
-  return rest
+  if (response.requested === undefined || !/[?&]__h2v=/.test(response.requested)) return rest
+  expect(rest['cache-control'], `Cache-Control of ${response.requested}`).toBe(IMMUTABLE)
+  return { ...rest, 'cache-control': 'no-cache' }
 }
 
 /** The request headers a push promised, to repeat them in a GET (the form Vite serves depends on them). */
-export function promisedRequestHeaders(push: ReceivedPush): http2.OutgoingHttpHeaders {
+function promisedRequestHeaders(push: ReceivedPush): http2.OutgoingHttpHeaders {
   const { accept, 'sec-fetch-dest': dest } = push.requestHeaders
   return {
     ...(accept !== undefined ? { accept: String(accept) } : {}),
@@ -31,7 +40,18 @@ export async function expectPushesIdenticalToGets(origin: string, pushes: readon
   }
 }
 
-/** A response equals the expected one (e.g. what a GET returned): status, headers but `date`, bytes. */
+/**
+ * The full-push check: everything `load` needed came from push (none of it requested), `client`
+ * was pushed nothing it did not use, and each push equals a plain GET of its URL.
+ */
+export async function expectFullPush(origin: string, client: TestClient, load: PageLoad): Promise<void> {
+  expect([...load.fromPush].sort()).toEqual([...load.closure.keys()].sort())
+  expect(load.requested.size).toBe(0)
+  expect(client.unusedPushKeys()).toEqual([])
+  await expectPushesIdenticalToGets(origin, load.pushesReceived)
+}
+
+/** A response equals the expected one (e.g. what a GET returned): status, headers but `date` (see {@link comparableHeaders}), bytes. */
 export function expectSameResponse(
   key: string,
   actual: FetchedResponse | undefined,
@@ -46,12 +66,8 @@ export function expectSameResponse(
 
 /** What a client that refuses push discovers for a page: key → response. */
 export async function crawl(origin: string, page: string): Promise<Map<string, FetchedResponse>> {
-  const client = new TestClient(origin, { enablePush: false })
-  try {
-    return (await client.loadPage(page)).closure
-  } finally {
-    await client.close()
-  }
+  await using client = new TestClient(origin, { enablePush: false })
+  return (await client.loadPage(page)).closure
 }
 
 /** Resolves once `check()` is true, polling every `intervalMs`; rejects after `timeoutMs`. */

@@ -1,5 +1,6 @@
 import http2 from 'node:http2'
 import tls from 'node:tls'
+import { DOCUMENT_REQUEST } from './browser-headers.mjs'
 import type { FetchedResponse } from './http2-clients.js'
 
 /** A push promise as a raw client saw it: the stream is left alone (paused) until the test reads it. */
@@ -15,9 +16,10 @@ export interface RawPush {
 /**
  * A `node:http2` client that accepts push but does nothing with a pushed stream unless told to,
  * for clients that misbehave on purpose (reset, stall, go away, drop the socket). The TLS socket
- * is kept, so a test can destroy it under the session (`session.socket` refuses that).
+ * is kept, so a test can destroy it under the session (`session.socket` refuses that). Closes
+ * itself at the end of the block that holds it with `await using`.
  */
-export class RawPushClient {
+export class RawPushClient implements AsyncDisposable {
   readonly session: http2.ClientHttp2Session
   readonly pushes: RawPush[] = []
   socket!: tls.TLSSocket
@@ -61,7 +63,7 @@ export class RawPushClient {
 
   /** Requests `path` as a document; the stream is returned unread. */
   requestPage(path: string): http2.ClientHttp2Stream {
-    const stream = this.session.request({ ':path': path, accept: 'text/html', 'sec-fetch-dest': 'document' })
+    const stream = this.session.request({ ':path': path, ...DOCUMENT_REQUEST })
     stream.on('error', () => {})
     return stream
   }
@@ -79,6 +81,9 @@ export class RawPushClient {
         resolve()
       })
     })
+  }
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
   }
 
   destroy(): void {

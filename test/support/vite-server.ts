@@ -1,12 +1,11 @@
-import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createServer, type InlineConfig, type ViteDevServer } from 'vite'
 import http2Push, { type Http2PushOptions } from 'vite-plugin-http2-push'
 import { capturingLogger } from './capturing-logger.js'
 
-/** A running dev server for a test, with the log lines it printed. */
-export interface TestServer {
+/** A running dev server for a test, with the log lines it printed; closes itself when held with `await using`. */
+export interface TestServer extends AsyncDisposable {
   server: ViteDevServer
   /** `https://localhost:PORT` (no trailing slash). */
   origin: string
@@ -37,12 +36,11 @@ export async function startTestServer(
   const local = server.resolvedUrls?.local[0]
   if (!local) throw new Error('the dev server printed no local URL')
   const origin = new URL(local).origin
-  return { server, origin, logs, plugin, close: () => server.close() }
+  const close = () => server.close()
+  return { server, origin, logs, plugin, close, [Symbol.asyncDispose]: close }
 }
 
-/** Copies a fixture directory to a fresh temp dir (so a test may edit files) and returns its path. */
-export function copyFixture(source: string, name: string): string {
-  const target = fs.mkdtempSync(path.join(os.tmpdir(), `h2push-${name}-`))
-  fs.cpSync(source, target, { recursive: true })
-  return target
+/** `closeable` (a preview server, a bare Vite server, ...) closed at the end of the block that holds it with `await using`. */
+export function closing<T extends { close(): Promise<unknown> }>(closeable: T): T & AsyncDisposable {
+  return Object.assign(closeable, { [Symbol.asyncDispose]: async () => void (await closeable.close()) })
 }

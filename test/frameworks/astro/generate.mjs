@@ -13,7 +13,10 @@ for (let i = 0; i < count; i++) {
     path.join(dir, `C${i}.astro`),
     `<span class="c" id="c${i}">c${i}</span>\n<script>\n  import { mark } from './m${i}.js'\n  mark(${i})\n</script>\n`,
   )
-  fs.writeFileSync(path.join(dir, `m${i}.js`), `import { label } from './shared.js'\n\nexport const mark = (i) => label(i)\n`)
+  fs.writeFileSync(
+    path.join(dir, `m${i}.js`),
+    `import { label } from './shared.js'\n\nexport const mark = (i) => label(i)\n`,
+  )
 }
 fs.writeFileSync(path.join(dir, 'shared.js'), `export const label = (i) => 'c' + i\n`)
 const list = (from, to) => {

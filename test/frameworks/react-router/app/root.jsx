@@ -12,7 +12,12 @@ export function Layout({ children }) {
       </head>
       <body>
         <nav>
-          <Link id="to-home" to="/">Home</Link> <Link id="to-about" to="/about">About</Link>
+          <Link id="to-home" to="/">
+            Home
+          </Link>{' '}
+          <Link id="to-about" to="/about">
+            About
+          </Link>
         </nav>
         {children}
         <ScrollRestoration />

@@ -1,0 +1,18 @@
+// Writes a key or certificate file so it never appears half-written and always has its mode.
+import { randomBytes } from 'node:crypto'
+import { rename, rm, writeFile } from 'node:fs/promises'
+
+export const PRIVATE_FILE_MODE = 0o600
+export const PUBLIC_FILE_MODE = 0o644
+
+// Writes to a temporary sibling and renames it into place; writeFile's mode only applies on creation.
+export async function writeFileAtomically(file: string, content: string, mode: number): Promise<void> {
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`
+  try {
+    await writeFile(temporary, content, { mode, flag: 'wx' })
+    await rename(temporary, file)
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined)
+    throw error
+  }
+}

@@ -1,0 +1,104 @@
+// Picks who signs the dev server's certificate (mkcert's CA, the plugin's local CA, or nobody when
+// asked), keeps the leaf current, and says in one line whether browsers trust it.
+import os from 'node:os'
+import path from 'node:path'
+import type { ResolvedConfig } from 'vite'
+import type { CertificateSource, ResolvedOptions } from '../options.js'
+import { loadOrCreateCertificate } from './certificate-cache.js'
+import { leafHostsFor } from './leaf-hosts.js'
+import { leafNames, type PemKeyAndCertificate } from './leaf-certificate.js'
+import { defaultCaDir, loadOrCreateLocalCa, type CertificateAuthority } from './local-ca.js'
+import { findMkcertCa, mkcertCaRoot } from './mkcert-ca.js'
+import { trustStatus, trustedCa, type TrustContext } from './trust-store.js'
+
+const PREFIX = '[vite-plugin-http2-push]'
+
+export interface DevCertificateSettings {
+  certificate: CertificateSource
+  /** Absolute folder of the leaf. */
+  certDir: string
+  /** Absolute folder of the plugin's local CA. */
+  caDir: string
+  /** Vite's `server.host`. */
+  host: string | boolean | undefined
+  logger: { info(message: string): void; warn(message: string): void }
+  /** Home, environment and OS used to find mkcert's CA and the trust stores. Default: this process's. */
+  context?: TrustContext
+}
+
+/** What {@link devCertificate} settled on. */
+export interface DevCertificate extends PemKeyAndCertificate {
+  /** Who signed the leaf. */
+  signer: 'mkcert' | 'local-ca' | 'self-signed'
+  /** Whether a trust store holds the signing CA (always false when self-signed). */
+  trusted: boolean
+  /** The one command that makes browsers trust it, when they do not. */
+  fix: string | undefined
+}
+
+/**
+ * The certificate for a Vite dev server without `server.https`, from the plugin's options. Its
+ * `fix` is the command to pass to `cacheOffWarning` (cache-off-detector.ts) when it is not trusted.
+ */
+export async function devCertificateFor(config: ResolvedConfig, options: ResolvedOptions): Promise<DevCertificate> {
+  return devCertificate({
+    certificate: options.certificate,
+    certDir: options.certDir
+      ? path.resolve(config.root, options.certDir)
+      : path.join(config.cacheDir, 'http2-push-cert'),
+    caDir: options.caDir ? path.resolve(config.root, options.caDir) : defaultCaDir(),
+    host: config.server.host,
+    logger: {
+      info: (message) => config.logger.info(`${PREFIX} ${message}`),
+      warn: (message) => config.logger.warn(`${PREFIX} ${message}`),
+    },
+  })
+}
+
+/** Loads or creates the leaf, signed as `settings.certificate` asks, and logs whether it is trusted. */
+export async function devCertificate(settings: DevCertificateSettings): Promise<DevCertificate> {
+  const context = settings.context ?? { home: os.homedir(), env: process.env, platform: process.platform }
+  const names = leafHostsFor(settings.host, os.networkInterfaces())
+  const { logger } = settings
+  if (settings.certificate === 'self-signed') {
+    const leaf = await loadOrCreateCertificate(settings.certDir, { names, logger })
+    logger.warn(
+      "HTTPS certificate is self-signed (option certificate: 'self-signed'): browsers warn, and Chromium keeps nothing in its HTTP cache.",
+    )
+    return { ...leaf, signer: 'self-signed', trusted: false, fix: undefined }
+  }
+  const ca = await chooseCa(settings, context, names)
+  const label = ca.kind === 'mkcert' ? `mkcert's CA in ${ca.dir}` : `the plugin's local CA in ${ca.dir}`
+  const leaf = await loadOrCreateCertificate(settings.certDir, { issuer: { ...ca, label }, names, logger })
+  const status = await trustStatus(trustedCa(ca), context)
+  const fix = status.trustedIn.length > 0 ? undefined : fixCommand(ca, context)
+  if (fix === undefined) logger.info(`HTTPS certificate signed by ${label}, trusted in ${status.trustedIn.join(', ')}.`)
+  else {
+    logger.warn(
+      `HTTPS certificate signed by ${label}, which no trust store holds yet: browsers warn, and Chromium keeps nothing in its HTTP cache. Fix: ${fix}`,
+    )
+  }
+  return { ...leaf, signer: ca.kind, trusted: fix === undefined, fix }
+}
+
+async function chooseCa(
+  settings: DevCertificateSettings,
+  context: TrustContext,
+  names: ReturnType<typeof leafHostsFor>,
+): Promise<CertificateAuthority> {
+  if (settings.certificate === 'auto') {
+    const root = mkcertCaRoot(context.env, context.home, context.platform)
+    const mkcert = await findMkcertCa(root)
+    if ('found' in mkcert) return mkcert.found
+    if ('unusable' in mkcert)
+      settings.logger.warn(`mkcert's CA in ${root} is not usable (${mkcert.unusable}); using the plugin's local CA.`)
+  }
+  return loadOrCreateLocalCa(settings.caDir, leafNames(names), settings.logger)
+}
+
+/** The one command that makes browsers trust `ca`. */
+function fixCommand(ca: CertificateAuthority, context: TrustContext): string {
+  if (ca.kind === 'mkcert') return context.env.CAROOT ? `CAROOT="${ca.dir}" mkcert -install` : 'mkcert -install'
+  const isDefault = ca.dir === defaultCaDir(context.env, context.home, context.platform)
+  return `npx vite-plugin-http2-push trust${isDefault ? '' : ` --ca-dir "${ca.dir}"`}`
+}

@@ -1,0 +1,284 @@
+// Installs, removes and looks up a CA certificate where browsers look for trusted roots:
+// Linux: NSS databases (Chrome/Chromium's ~/.pki/nssdb, Firefox profiles) through `certutil`;
+// macOS: the login keychain through `security`; Windows: the user's Root store through `certutil`.
+// Nothing here runs sudo: a system store that needs root gets its exact command printed instead.
+import { execFile } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fromPem } from './x509.js'
+
+/** Where to look: the user's home, the environment (PATH) and the OS. */
+export interface TrustContext {
+  home: string
+  env: NodeJS.ProcessEnv
+  platform: NodeJS.Platform
+}
+
+/** The CA to install or look up. */
+export interface TrustedCa {
+  certFile: string
+  cert: string
+  /** Name shown in the store (the CA's common name); also how `untrust` finds what `trust` added. */
+  nickname: string
+}
+
+export interface TrustStatus {
+  /** The stores that hold the CA as a trusted root. */
+  trustedIn: string[]
+  /** Stores that could not be read, or tools that are missing, in one sentence each. */
+  problems: string[]
+}
+
+export interface TrustChange {
+  /** What was changed, one line per store. */
+  changed: string[]
+  problems: string[]
+  /** Commands the user may run themselves (a system store needs root). */
+  manual: string[]
+}
+
+interface RunResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+const CERTUTIL_MISSING =
+  'certutil is not installed, so Chrome/Chromium and Firefox cannot be told to trust the CA. Install it: ' +
+  '`sudo apt install libnss3-tools` (Debian/Ubuntu), `sudo dnf install nss-tools` (Fedora), `sudo pacman -S nss` (Arch), then run this again.'
+const SYSTEM_CA_FILE = '/usr/local/share/ca-certificates/vite-plugin-http2-push.crt'
+const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt']
+
+/** The CA file as the trust stores see it, named by its common name. */
+export function trustedCa(ca: { certFile: string; cert: string }): TrustedCa {
+  const commonName = /^CN=(.*)$/m.exec(new X509Certificate(ca.cert).subject)?.[1]
+  return { certFile: ca.certFile, cert: ca.cert, nickname: commonName ?? path.basename(ca.certFile) }
+}
+
+/** The stores `installCa` would change, for the question asked before changing them. */
+export function plannedStores(ctx: TrustContext): string[] {
+  if (ctx.platform === 'darwin') return ['the login keychain (Safari, Chrome; macOS asks for your password)']
+  if (ctx.platform === 'win32') return ["the current user's Root store (Edge, Chrome; Windows asks to confirm)"]
+  return nssDatabases(ctx, true).map((db) => db.label)
+}
+
+/** Where the CA is installed as a trusted root. Reads only. */
+export async function trustStatus(ca: TrustedCa, ctx: TrustContext): Promise<TrustStatus> {
+  if (ctx.platform === 'darwin') {
+    const result = await run('security', ['verify-cert', '-c', ca.certFile], ctx)
+    return { trustedIn: result.code === 0 ? ['the macOS keychain'] : [], problems: [] }
+  }
+  if (ctx.platform === 'win32') {
+    const result = await run('certutil', ['-user', '-verifystore', 'Root', serialOf(ca)], ctx)
+    return { trustedIn: result.code === 0 ? ["the Windows user's Root store"] : [], problems: [] }
+  }
+  const status: TrustStatus = { trustedIn: [], problems: [] }
+  const databases = nssDatabases(ctx, false)
+  if (databases.length > 0 && !findExecutable('certutil', ctx)) status.problems.push(CERTUTIL_MISSING)
+  else {
+    for (const db of databases) {
+      const found = await nicknamesHolding(ca, db.dir, ctx)
+      if (found.length > 0) status.trustedIn.push(db.label)
+    }
+  }
+  if (inSystemBundle(ca)) status.trustedIn.push('the system store (curl, Node with --use-openssl-ca)')
+  return status
+}
+
+/** Installs the CA as a trusted root for TLS servers in every store of this user. */
+export async function installCa(ca: TrustedCa, ctx: TrustContext): Promise<TrustChange> {
+  if (ctx.platform === 'darwin') {
+    const keychain = path.join(ctx.home, 'Library', 'Keychains', 'login.keychain-db')
+    const result = await run('security', ['add-trusted-cert', '-r', 'trustRoot', '-k', keychain, ca.certFile], ctx)
+    return outcome(result, `added ${ca.nickname} to the login keychain as a trusted root`, 'security add-trusted-cert')
+  }
+  if (ctx.platform === 'win32') {
+    const result = await run('certutil', ['-user', '-addstore', 'Root', ca.certFile], ctx)
+    return outcome(result, `added ${ca.nickname} to the current user's Root store`, 'certutil -addstore')
+  }
+  const change: TrustChange = { changed: [], problems: [], manual: [] }
+  if (!findExecutable('certutil', ctx)) change.problems.push(CERTUTIL_MISSING)
+  else {
+    for (const db of nssDatabases(ctx, true)) {
+      if (!fs.existsSync(path.join(db.dir, 'cert9.db'))) {
+        // Chrome/Chromium creates this database on its first start; create it now so it finds the CA then.
+        fs.mkdirSync(db.dir, { recursive: true, mode: 0o700 })
+        const created = await run('certutil', ['-N', '-d', `sql:${db.dir}`, '--empty-password'], ctx)
+        if (created.code !== 0) {
+          change.problems.push(`could not create ${db.label}: ${failure(created)}`)
+          continue
+        }
+      }
+      if ((await nicknamesHolding(ca, db.dir, ctx)).length > 0) continue
+      const added = await run(
+        'certutil',
+        ['-A', '-d', `sql:${db.dir}`, '-t', 'C,,', '-n', ca.nickname, '-i', ca.certFile],
+        ctx,
+      )
+      if (added.code === 0) change.changed.push(`added ${ca.nickname} to ${db.label}`)
+      else change.problems.push(`could not add the CA to ${db.label}: ${failure(added)}`)
+    }
+  }
+  if (!inSystemBundle(ca)) change.manual.push(...systemStoreCommands(ca).install)
+  return change
+}
+
+/** Removes the CA (and any earlier CA with the same nickname prefix) from every store of this user. */
+export async function uninstallCa(ca: TrustedCa, ctx: TrustContext, nicknamePrefix: string): Promise<TrustChange> {
+  if (ctx.platform === 'darwin') {
+    const keychain = path.join(ctx.home, 'Library', 'Keychains', 'login.keychain-db')
+    await run('security', ['remove-trusted-cert', ca.certFile], ctx)
+    const sha1 = new X509Certificate(ca.cert).fingerprint.replaceAll(':', '')
+    const result = await run('security', ['delete-certificate', '-Z', sha1, keychain], ctx)
+    return outcome(result, `removed ${ca.nickname} from the login keychain`, 'security delete-certificate')
+  }
+  if (ctx.platform === 'win32') {
+    const result = await run('certutil', ['-user', '-delstore', 'Root', serialOf(ca)], ctx)
+    return outcome(result, `removed ${ca.nickname} from the current user's Root store`, 'certutil -delstore')
+  }
+  const change: TrustChange = { changed: [], problems: [], manual: [] }
+  const databases = nssDatabases(ctx, false)
+  if (databases.length > 0 && !findExecutable('certutil', ctx)) change.problems.push(CERTUTIL_MISSING)
+  else {
+    for (const db of databases) {
+      const nicknames = new Set(await nicknamesHolding(ca, db.dir, ctx))
+      for (const nickname of (await listNicknames(db.dir, ctx)) ?? []) {
+        if (nickname.startsWith(nicknamePrefix)) nicknames.add(nickname)
+      }
+      for (const nickname of nicknames) {
+        const deleted = await run('certutil', ['-D', '-d', `sql:${db.dir}`, '-n', nickname], ctx)
+        if (deleted.code === 0) change.changed.push(`removed ${nickname} from ${db.label}`)
+        else change.problems.push(`could not remove ${nickname} from ${db.label}: ${failure(deleted)}`)
+      }
+    }
+  }
+  if (inSystemBundle(ca) || fs.existsSync(SYSTEM_CA_FILE)) change.manual.push(...systemStoreCommands(ca).uninstall)
+  return change
+}
+
+/** The commands that add the CA to (or remove it from) the Linux system store; they need root. */
+function systemStoreCommands(ca: TrustedCa): { install: string[]; uninstall: string[] } {
+  if (fs.existsSync('/usr/sbin/update-ca-certificates') || fs.existsSync('/etc/ssl/certs/ca-certificates.crt')) {
+    return {
+      install: [`sudo cp "${ca.certFile}" ${SYSTEM_CA_FILE} && sudo update-ca-certificates`],
+      uninstall: [`sudo rm ${SYSTEM_CA_FILE} && sudo update-ca-certificates --fresh`],
+    }
+  }
+  return {
+    install: [`sudo trust anchor --store "${ca.certFile}"`],
+    uninstall: [`sudo trust anchor --remove "${ca.certFile}"`],
+  }
+}
+
+interface NssDatabase {
+  dir: string
+  label: string
+}
+
+// ~/.pki/nssdb (created on install when missing) and every Firefox profile with a cert9.db.
+function nssDatabases(ctx: TrustContext, includeMissingChromeDb: boolean): NssDatabase[] {
+  const chrome = path.join(ctx.home, '.pki', 'nssdb')
+  const databases: NssDatabase[] = []
+  if (includeMissingChromeDb || fs.existsSync(path.join(chrome, 'cert9.db'))) {
+    databases.push({ dir: chrome, label: '~/.pki/nssdb (Chrome, Chromium)' })
+  }
+  for (const profiles of [
+    path.join(ctx.home, '.mozilla', 'firefox'),
+    path.join(ctx.home, 'snap', 'firefox', 'common', '.mozilla', 'firefox'),
+  ]) {
+    let entries: string[] = []
+    try {
+      entries = fs.readdirSync(profiles)
+    } catch {
+      continue
+    }
+    for (const entry of entries) {
+      const dir = path.join(profiles, entry)
+      if (fs.existsSync(path.join(dir, 'cert9.db'))) {
+        databases.push({ dir, label: `Firefox profile ~/${path.relative(ctx.home, dir)}` })
+      }
+    }
+  }
+  return databases
+}
+
+// The nicknames under which `db` holds exactly this certificate, trusted for TLS servers.
+async function nicknamesHolding(ca: TrustedCa, dir: string, ctx: TrustContext): Promise<string[]> {
+  const ours = fromPem(ca.cert).toString('base64')
+  const held: string[] = []
+  for (const [nickname, flags] of (await listTrust(dir, ctx)) ?? []) {
+    if (!flags.split(',')[0]?.includes('C')) continue
+    const exported = await run('certutil', ['-L', '-d', `sql:${dir}`, '-n', nickname, '-a'], ctx)
+    const blocks = exported.stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []
+    if (blocks.some((block) => fromPem(block).toString('base64') === ours)) held.push(nickname)
+  }
+  return held
+}
+
+async function listNicknames(dir: string, ctx: TrustContext): Promise<string[] | undefined> {
+  return (await listTrust(dir, ctx))?.map(([nickname]) => nickname)
+}
+
+// `certutil -L` prints a header, then one "nickname   SSL,S/MIME,JAR/XPI" line per certificate.
+async function listTrust(dir: string, ctx: TrustContext): Promise<[string, string][] | undefined> {
+  const listed = await run('certutil', ['-L', '-d', `sql:${dir}`], ctx)
+  if (listed.code !== 0) return undefined
+  const entries: [string, string][] = []
+  for (const line of listed.stdout.split('\n')) {
+    const match = /^(.+?)\s+([A-Za-z]*,[A-Za-z]*,[A-Za-z]*)\s*$/.exec(line)
+    if (match) entries.push([match[1] as string, match[2] as string])
+  }
+  return entries
+}
+
+function inSystemBundle(ca: TrustedCa): boolean {
+  const body = fromPem(ca.cert).toString('base64')
+  return SYSTEM_BUNDLES.some((bundle) => {
+    try {
+      return fs.readFileSync(bundle, 'utf8').replace(/\s+/g, '').includes(body)
+    } catch {
+      return false
+    }
+  })
+}
+
+function serialOf(ca: TrustedCa): string {
+  return new X509Certificate(ca.cert).serialNumber
+}
+
+function outcome(result: RunResult, done: string, command: string): TrustChange {
+  return result.code === 0
+    ? { changed: [done], problems: [], manual: [] }
+    : { changed: [], problems: [`${command} failed: ${failure(result)}`], manual: [] }
+}
+
+function failure(result: RunResult): string {
+  return (result.stderr || result.stdout).trim().split('\n')[0] || `exit code ${result.code}`
+}
+
+/** The first `name` on the context's PATH (with Windows' extensions), or undefined. */
+function findExecutable(name: string, ctx: TrustContext): string | undefined {
+  const extensions = ctx.platform === 'win32' ? (ctx.env.PATHEXT ?? '.EXE;.CMD').split(';') : ['']
+  const delimiter = ctx.platform === 'win32' ? ';' : ':'
+  for (const dir of (ctx.env.PATH ?? ctx.env.Path ?? '').split(delimiter)) {
+    for (const extension of extensions) {
+      const candidate = path.join(dir, name + extension)
+      try {
+        if (fs.statSync(candidate).isFile()) return candidate
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined
+}
+
+function run(command: string, args: string[], ctx: TrustContext): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(command, args, { env: { ...ctx.env, HOME: ctx.home }, windowsHide: true }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) || (error && code === -1 ? error.message : '') })
+    })
+  })
+}
