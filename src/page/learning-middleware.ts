@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Connect } from 'vite'
 import { isInProcessRequest } from '../render/in-process-request.js'
 import { resourceKindRequested } from '../render/resource-request.js'
+import { parseVersionedUrl } from '../serve/versioned-url.js'
 import { authorityOf, requestedUrl } from './document-request.js'
 import type { LearnedClosure } from './learned-closure.js'
 
@@ -18,7 +19,7 @@ export function createLearningMiddleware(learned: LearnedClosure): Connect.NextH
       const referrer = as && sameOriginReferrer(req)
       const window = referrer !== undefined ? learned.windowFor(connectionOf(req), referrer) : undefined
       if (as && window) {
-        const url = requestedUrl(req)
+        const url = unversioned(requestedUrl(req))
         res.once('finish', () => learned.record(window, { url, as }, res.statusCode))
       }
     }
@@ -38,8 +39,13 @@ function sameOriginReferrer(req: IncomingMessage): string | undefined {
   if (typeof referer !== 'string' || !authority) return undefined
   try {
     const url = new URL(referer)
-    return url.host === authority ? url.pathname + url.search : undefined
+    return url.host === authority ? unversioned(url.pathname + url.search) : undefined
   } catch {
     return undefined
   }
+}
+
+/** A module's own URL, without the version an import map's versioned URL carries (that changes with every edit). */
+function unversioned(url: string): string {
+  return parseVersionedUrl(url)?.url ?? url
 }
