@@ -127,7 +127,10 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         if (choice.links && plan) {
           const map = options.importMap ? addImportMap(edit, page, plan.closure.resources) : undefined
           if (options.importMap && !map) debug?.(`${pageUrl}: its own import map cannot be merged; no versioned URLs`)
-          const added = addPreloadLinks(edit, page, plan.closure.resources, map ? hrefOf : ownUrl)
+          // A streamed head: what the rest of the body loads itself (at its own URL: the map does
+          // not rewrite `src` there) gets no link, or the browser would fetch it twice.
+          const loaded = complete ? page : { ...page, entries: pageEntries }
+          const added = addPreloadLinks(edit, loaded, plan.closure.resources, map ? hrefOf : ownUrl)
           linksPart = `${added} modulepreload links${map ? `; import map of ${map.mapped}` : ''}`
         } else if (choice.links) {
           linksPart = `no modulepreload links (closure not ready within ${STREAMED_HEAD_WAIT_MS} ms)`
