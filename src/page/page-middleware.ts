@@ -7,7 +7,8 @@ import { addPreloadLinks } from '../deliver/preload-links.js'
 import { startPagePush } from '../deliver/push.js'
 import type { ServedGraph } from '../graph/served-graph.js'
 import { forEachImport, resourceKey } from '../graph/served-resource.js'
-import { extractPageEntries } from '../html/page-entries.js'
+import { extractPageEntries, type PageEntries } from '../html/page-entries.js'
+import { resolveRequestUrl } from '../graph/resolve-url.js'
 import { PLUGIN_NAME, type ResolvedOptions } from '../options.js'
 import type { PushStats } from '../push/push-resources.js'
 import type { ConnectionPushRegistry } from '../push/connection-push-state.js'
@@ -130,7 +131,13 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
           // A streamed head: what the rest of the body loads itself (at its own URL: the map does
           // not rewrite `src` there) gets no link, or the browser would fetch it twice.
           const loaded = complete ? page : { ...page, entries: pageEntries }
-          const added = addPreloadLinks(edit, loaded, plan.closure.resources, map ? hrefOf : ownUrl)
+          // What the page's own import map points to is loaded at that URL (its entries win): a
+          // learned module can be one, and is linked by that URL, not a versioned one.
+          const theirs = map ? ownImportMapTargets(html, page, pageUrl) : new Set<string>()
+          const linkHref = map
+            ? (resource: ServedResource) => (theirs.has(resource.url) ? resource.url : hrefOf(resource))
+            : ownUrl
+          const added = addPreloadLinks(edit, loaded, plan.closure.resources, linkHref)
           linksPart = `${added} modulepreload links${map ? `; import map of ${map.mapped}` : ''}`
         } else if (choice.links) {
           linksPart = `no modulepreload links (closure not ready within ${STREAMED_HEAD_WAIT_MS} ms)`
@@ -176,6 +183,29 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
       }
     }
   }
+}
+
+/** The URLs the page's own `<script type="importmap">` maps specifiers to. */
+function ownImportMapTargets(html: string, page: PageEntries, pageUrl: string): Set<string> {
+  const targets = new Set<string>()
+  if (!page.importMap) return targets
+  try {
+    const map = JSON.parse(html.slice(page.importMap.start, page.importMap.end)) as {
+      imports?: Record<string, unknown>
+      scopes?: Record<string, Record<string, unknown>>
+    }
+    const values = [
+      ...Object.values(map.imports ?? {}),
+      ...Object.values(map.scopes ?? {}).flatMap((scope) => Object.values(scope ?? {})),
+    ]
+    for (const value of values) {
+      const url = typeof value === 'string' ? resolveRequestUrl(value, pageUrl) : undefined
+      if (url) targets.add(url)
+    }
+  } catch {
+    // not JSON: the browser ignores that map too
+  }
+  return targets
 }
 
 function delay(ms: number): Promise<void> {
