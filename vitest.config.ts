@@ -18,6 +18,7 @@ const UNIT = [
   'test/external-source-map-unit.test.ts',
   'test/compression-unit.test.ts',
   'test/page-entries.test.ts',
+  'test/learned-closure.test.ts',
   'test/preload-links.test.ts',
   'test/import-map.test.ts',
   'test/url-files.test.ts',

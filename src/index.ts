@@ -6,6 +6,8 @@ import { createViteFreshnessOracle } from './graph/vite-freshness.js'
 import { createFsGuard } from './guard/fs-guard.js'
 import { PLUGIN_NAME, resolveOptions, type Http2PushOptions } from './options.js'
 import { KnownPages } from './page/known-pages.js'
+import { LearnedClosure } from './page/learned-closure.js'
+import { createLearningMiddleware } from './page/learning-middleware.js'
 import { createPageMiddleware } from './page/page-middleware.js'
 import { warmPageClosures } from './page/warmup.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
@@ -43,6 +45,8 @@ export interface Http2PushApi {
   readonly cachedResponsesServed: number
   /** Of those, requests to a versioned URL answered at their version, `immutable`. */
   readonly immutableResponsesServed: number
+  /** Number of URLs learned from what page loads requested, over all pages. */
+  readonly learnedUrlCount: number
 }
 
 /**
@@ -52,6 +56,7 @@ export interface Http2PushApi {
 export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   const resolved = resolveOptions(options)
   const connections = new ConnectionPushRegistry()
+  const learned = new LearnedClosure()
   let config: ResolvedConfig
   let graph: ServedGraph | undefined
   let cachedResponsesServed = 0
@@ -93,8 +98,10 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       )
       graph = served
       const knownPages = new KnownPages()
+      if (resolved.mode !== 'off') server.middlewares.use(createLearningMiddleware(learned))
       server.middlewares.use(
         createPageMiddleware({
+          learned,
           graph: served,
           connections,
           options: resolved,
@@ -168,6 +175,9 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       },
       get immutableResponsesServed() {
         return immutableResponsesServed
+      },
+      get learnedUrlCount() {
+        return learned.urlCount
       },
     },
   }

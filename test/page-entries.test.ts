@@ -66,13 +66,13 @@ describe('extractPageEntries', () => {
     expect(urls(html, '/app/nested/index.html')).toEqual(['script /app/nested/main.ts', 'script /app/up.js'])
   })
 
-  it('takes the static imports of module scripts that stayed inline', () => {
+  it('takes the static imports (and, since issue 11, literal import() calls) of module scripts that stayed inline', () => {
     const html = `<script type="module">
       import { a } from '/src/a.ts'
       import './rel.ts'
       import('/src/lazy.ts')
     </script>`
-    expect(urls(html, '/app/')).toEqual(['script /src/a.ts', 'script /app/rel.ts'])
+    expect(urls(html, '/app/')).toEqual(['script /src/a.ts', 'script /app/rel.ts', 'script /src/lazy.ts'])
   })
 
   it('reports where the head content and the first module script start', () => {
@@ -99,5 +99,39 @@ describe('parseAttributes and entities', () => {
 
   it('decodes named and numeric references and leaves unknown ones', () => {
     expect(decodeHtmlEntities('&lt;&gt;&quot;&apos;&#65;&#x42;&unknown;&amp')).toBe(`<>"'AB&unknown;&`)
+  })
+})
+
+describe('extractPageEntries: entries frameworks use', () => {
+  it('takes literal import("…") in classic inline scripts (SvelteKit) and in inline module scripts (React Router)', () => {
+    const html = `<html><head></head><body>
+      <script>
+        Promise.all([
+          import("/node_modules/@sveltejs/kit/src/runtime/client/entry.js"),
+          import('/@fs/app/.svelte-kit/generated/client/app.js')
+        ]).then(([kit, app]) => kit.start(app))
+      </script>
+      <script type="text/javascript">import('./rel.js')</script>
+      <script type="module" async>import "/@id/__x00__virtual:hmr";
+import * as route0 from "/app/root.jsx";
+import("/app/entry.client.jsx");</script>
+      </body></html>`
+    expect(urls(html, '/docs/page')).toEqual([
+      'script /node_modules/@sveltejs/kit/src/runtime/client/entry.js',
+      'script /@fs/app/.svelte-kit/generated/client/app.js',
+      'script /docs/rel.js',
+      'script /@id/__x00__virtual:hmr',
+      'script /app/root.jsx',
+      'script /app/entry.client.jsx',
+    ])
+  })
+
+  it('leaves non-literal imports, other script types, and scripts it cannot parse', () => {
+    const html = `<script>import(someVariable); import("https://cdn.example/x.js"); import(\`/tpl/\${a}.js\`)</script>
+      <script type="application/json">{"import": "import('/not-code.js')"}</script>
+      <script type="importmap">{"imports": {}}</script>
+      <script type="text/template">import("/template.js")</script>
+      <script>this is not javascript ((( import("/after-syntax-error.js")</script>`
+    expect(urls(html).filter((url) => !url.endsWith('/after-syntax-error.js'))).toEqual([])
   })
 })

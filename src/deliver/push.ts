@@ -24,26 +24,59 @@ export interface PagePush {
    * complete early round is final and the second pass is skipped.
    */
   finish(resources: readonly ServedResource[], asEarly: boolean): Promise<PushStats>
+  /**
+   * Promises more resources after the final round (what a streamed page names after its head
+   * went out) and resolves with the page's stats so far. Resources pushed already are skipped.
+   */
+  more(resources: readonly ServedResource[]): Promise<PushStats>
 }
 
 /** Starts the pushes of one page on `target` within `budget`. */
 export function startPagePush(target: PushTarget, budget: PushBudget, debug: Debug): PagePush {
   const context = { authority: target.authority, debug }
   let earlyRound: Promise<PushStats> | undefined
+  let rounds: Promise<PushStats> | undefined
   return {
     early(resources) {
       if (resources.length === 0 || earlyRound) return
       earlyRound = pushResources(target.stream, resources, target.state, { ...context, budget })
     },
-    async finish(resources, asEarly) {
-      const early = await earlyRound
-      if (asEarly && early && !early.interrupted && early.failed === 0) return early
-      const late = await pushResources(target.stream, resources, target.state, {
-        ...context,
-        budget: remainingBudget(budget, early),
-      })
-      return early ? mergePushStats(early, late) : late
+    finish(resources, asEarly) {
+      rounds = (async () => {
+        const early = await earlyRound
+        if (asEarly && early && !early.interrupted && early.failed === 0) return early
+        const late = await pushResources(target.stream, resources, target.state, {
+          ...context,
+          budget: remainingBudget(budget, early),
+        })
+        return early ? mergePushStats(early, late) : late
+      })()
+      return rounds
     },
+    more(resources) {
+      const before = rounds ?? earlyRound ?? Promise.resolve(undefined)
+      rounds = before.then(async (spent) => {
+        const next = await pushResources(target.stream, resources, target.state, {
+          ...context,
+          budget: remainingBudget(budget, spent),
+        })
+        return spent ? addPushStats(spent, next) : next
+      })
+      return rounds
+    },
+  }
+}
+
+/** Stats of two rounds over different resources. */
+function addPushStats(first: PushStats, second: PushStats): PushStats {
+  return {
+    pushed: first.pushed + second.pushed,
+    bytes: first.bytes + second.bytes,
+    alreadyPushed: first.alreadyPushed + second.alreadyPushed,
+    overBudget: first.overBudget + second.overBudget,
+    notOk: first.notOk + second.notOk,
+    failed: first.failed + second.failed,
+    interrupted: first.interrupted || second.interrupted,
   }
 }
 

@@ -33,8 +33,20 @@ export function createFsGuard(server: ViteDevServer, debug: Debug): DeliveryGuar
       let allowed = decisions.get(url)
       if (allowed !== undefined) return allowed
       const files = filesForUrl(url, paths)
-      allowed = files !== 'invalid' && files.every(isAllowedFile)
+      // A candidate that is not on disk cannot be read through this URL (a virtual module such as
+      // /@vite/client, or the public-dir reading of a module path): only the files there count.
+      // Such a decision is not remembered, since the file may appear later.
+      let dependsOnMissing = false
+      allowed =
+        files !== 'invalid' &&
+        files.every((file) => {
+          if (isAllowedFile(file)) return true
+          if (fs.existsSync(file)) return false
+          dependsOnMissing = true
+          return true
+        })
       if (!allowed) debug?.(`not delivered (server.fs): ${url}`)
+      if (dependsOnMissing) return allowed
       if (decisions.size >= MAX_REMEMBERED_DECISIONS) decisions.clear()
       decisions.set(url, allowed)
       return allowed

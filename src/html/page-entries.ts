@@ -1,4 +1,4 @@
-import { lexImports } from '../graph/lex-imports.js'
+import { lexImports, type ModuleImports } from '../graph/lex-imports.js'
 import { resolveRequestUrl } from '../graph/resolve-url.js'
 import type { ResourceKind, ResourceRequest } from '../render/resource-request.js'
 import { decodeHtmlEntities } from './entities.js'
@@ -40,7 +40,8 @@ const RAW_TEXT_TAGS = new Set(['script', 'style', 'textarea', 'template', 'title
 /**
  * Finds the page's up-front loads in its final HTML: module scripts (including the
  * `?html-proxy` ones Vite makes of inline scripts, and the static imports of module scripts
- * still inline), `modulepreload` links and stylesheet links. Comments and the contents of
+ * still inline), literal `import("…")` calls in inline scripts, classic or module (how SSR
+ * frameworks start their code), `modulepreload` links and stylesheet links. Comments and the contents of
  * raw-text elements are skipped; attribute values have their HTML entities decoded.
  */
 export function extractPageEntries(html: string, pageUrl: string): PageEntries {
@@ -95,10 +96,14 @@ export function extractPageEntries(html: string, pageUrl: string): PageEntries {
       if (src !== undefined) {
         addFromAttribute(src, 'script', attributesStart)
       } else {
-        for (const specifier of inlineModuleImports(content)) {
+        const imports = inlineImports(content)
+        for (const specifier of [...imports.static, ...imports.dynamic]) {
           add(resolveRequestUrl(specifier, pageUrl), 'script')
         }
       }
+    } else if (tagName === 'script' && attributes.get('src') === undefined && isClassicScript(attributes)) {
+      // Frameworks start their code from a classic inline script: `import("/…/entry.js")`.
+      for (const specifier of inlineImports(content).dynamic) add(resolveRequestUrl(specifier, pageUrl), 'script')
     } else if (tagName === 'link') {
       const rel = new Set((attributes.get('rel') ?? '').toLowerCase().split(/\s+/).filter(Boolean))
       const href = attributeSpans.get('href')
@@ -136,10 +141,17 @@ function parseAttributeValues(text: string): Map<string, AttributeValue> {
   return attributes
 }
 
-function inlineModuleImports(code: string): string[] {
+/** Script types a browser runs as a classic script (the type attribute absent, empty or a JavaScript MIME type). */
+function isClassicScript(attributes: Map<string, string>): boolean {
+  const type = attributes.get('type')?.trim().toLowerCase()
+  return type === undefined || type === '' || /^(text|application)\/(x-)?(java|ecma)script$/.test(type)
+}
+
+/** The static imports and literal `import("…")` calls of an inline script. */
+function inlineImports(code: string): ModuleImports {
   try {
-    return lexImports(code).static
+    return lexImports(code)
   } catch {
-    return [] // not parsable here: the browser will report it; nothing to push
+    return { static: [], dynamic: [] } // not parsable here: the browser will report it; nothing to push
   }
 }

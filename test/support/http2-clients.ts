@@ -114,8 +114,14 @@ export class TestClient implements AsyncDisposable {
       requestWaves: 0,
     }
     const importMap = importMapOf(html)
-    let wave = htmlEntries(html, path)
-    const seen = new Set(wave.map((entry) => keyOf(entry.path, entry.as)))
+    const seen = new Set<string>()
+    // a page may name one module twice (a modulepreload link and an inline import): one request
+    let wave = htmlEntries(html, path).filter((entry) => {
+      const key = keyOf(entry.path, entry.as)
+      if (seen.has(key)) return false
+      seen.add(key)
+      return true
+    })
     while (wave.length > 0) {
       let requestedThisWave = false
       const responses = await Promise.all(

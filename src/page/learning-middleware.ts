@@ -1,0 +1,51 @@
+import type { IncomingMessage } from 'node:http'
+import type { Connect } from 'vite'
+import { isInProcessRequest } from '../render/in-process-request.js'
+import { resourceKindRequested } from '../render/resource-request.js'
+import { parseVersionedUrl } from '../serve/versioned-url.js'
+import { authorityOf, requestedUrl } from './document-request.js'
+import type { LearnedClosure } from './learned-closure.js'
+
+/**
+ * Records, for {@link LearnedClosure}, the script and style requests a page load makes: a GET with
+ * a script or style `Sec-Fetch-Dest`, a same-origin `Referer`, on a connection where a page load
+ * is being learned from. Looks only at the request and, once it is answered, its status; never
+ * changes either.
+ */
+export function createLearningMiddleware(learned: LearnedClosure): Connect.NextHandleFunction {
+  return function http2PushLearningMiddleware(req, res, next) {
+    if (req.method === 'GET' && !isInProcessRequest(req)) {
+      const as = resourceKindRequested(req.headers)
+      const referrer = as && sameOriginReferrer(req)
+      const window = referrer !== undefined ? learned.windowFor(connectionOf(req), referrer) : undefined
+      if (as && window) {
+        const url = unversioned(requestedUrl(req))
+        res.once('finish', () => learned.record(window, { url, as }, res.statusCode))
+      }
+    }
+    next()
+  }
+}
+
+/** What identifies a client's connection: its HTTP/2 session, or its socket for HTTP/1.1. */
+export function connectionOf(req: IncomingMessage): object {
+  return (req as IncomingMessage & { stream?: { session?: object } }).stream?.session ?? req.socket
+}
+
+/** The path + query of the request's `Referer` when it names this server, else undefined. */
+function sameOriginReferrer(req: IncomingMessage): string | undefined {
+  const referer = req.headers.referer
+  const authority = authorityOf(req)
+  if (typeof referer !== 'string' || !authority) return undefined
+  try {
+    const url = new URL(referer)
+    return url.host === authority ? unversioned(url.pathname + url.search) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A module's own URL, without the version an import map's versioned URL carries (that changes with every edit). */
+function unversioned(url: string): string {
+  return parseVersionedUrl(url)?.url ?? url
+}

@@ -1,0 +1,6 @@
+export function show() {
+  const p = document.createElement('p')
+  p.id = 'lazy'
+  p.textContent = 'lazy loaded'
+  document.querySelector('main')?.append(p)
+}
