@@ -113,9 +113,10 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         if (complete) knownPages.remember(pageUrl, page.entries)
         const entries = mergeEntries(pageEntries, learnedEntries)
         let pushing: Promise<PushStats> | undefined
-        planned = finalPlan(graph, entries, known, options.dynamicImports).then((plan) => {
+        planned = finalPlan(graph, entries, known, options.dynamicImports).then((found) => {
           const closureMs = performance.now() - preparing
-          const learnedOnly = onlyThroughLearned(plan, pageEntries, options.dynamicImports)
+          const plan = withoutStaleForms(found, pageEntries, options.dynamicImports)
+          const learnedOnly = onlyThroughLearned(plan, pageEntries, options.dynamicImports).length
           forgetMissing(plan, learnedEntries)
           if (learnedEntries.length > 0) planParts.push(`${learnedOnly} learned`)
           const denied = describeDenied(plan.closure.denied)
@@ -233,7 +234,7 @@ function onlyThroughLearned(
   plan: FinalPagePlan,
   pageEntries: readonly ResourceRequest[],
   dynamicImports: boolean,
-): number {
+): ServedResource[] {
   const byKey = new Map(plan.closure.resources.map((resource) => [resource.key, resource]))
   const reached = new Set<string>()
   const visit = (request: ResourceRequest) => {
@@ -244,7 +245,37 @@ function onlyThroughLearned(
     if (resource) forEachImport(resource, dynamicImports, visit)
   }
   for (const entry of pageEntries) visit(entry)
-  return plan.closure.resources.filter((resource) => !reached.has(resource.key)).length
+  return plan.closure.resources.filter((resource) => !reached.has(resource.key))
+}
+
+/**
+ * The plan without what only the learned entries bring in at another `?t=` form of a module the
+ * page itself reaches (after an edit the page imports `/src/a.ts?t=…`, while its last loads
+ * requested `/src/a.ts`): delivering both would make the browser fetch that module twice.
+ */
+function withoutStaleForms(
+  plan: FinalPagePlan,
+  pageEntries: readonly ResourceRequest[],
+  dynamicImports: boolean,
+): FinalPagePlan {
+  const learnedOnly = new Set(onlyThroughLearned(plan, pageEntries, dynamicImports))
+  if (learnedOnly.size === 0) return plan
+  const own = new Set(
+    plan.closure.resources.filter((resource) => !learnedOnly.has(resource)).map((r) => withoutTimestamp(r.key)),
+  )
+  const stale = new Set([...learnedOnly].filter((resource) => own.has(withoutTimestamp(resource.key))))
+  if (stale.size === 0) return plan
+  return {
+    ...plan,
+    closure: { ...plan.closure, resources: plan.closure.resources.filter((resource) => !stale.has(resource)) },
+  }
+}
+
+/** A request key without Vite's HMR timestamp query (`t=<digits>`). */
+function withoutTimestamp(key: string): string {
+  return key
+    .replace(/([?&])t=\d+(&|$)/, (_, separator: string, after: string) => (after ? separator : ''))
+    .replace(/\?$/, '')
 }
 
 /** `first`, then what `more` adds (by URL and kind), in order. */
