@@ -4,7 +4,11 @@
 // call, plugin.api counters, memory after a GC) and `close`.
 //
 //   node --expose-gc bench/serve.mjs '<json>'   with json = {
-//     kind: 'vite-h1' | 'vite-h2' | 'plugin' | 'preview' | 'floor' | 'build',
+//     kind: 'vite-h1' | 'vite-h2' | 'plugin' | 'preview' | 'floor' | 'build'
+//         | 'vite-h2-immutable' (Vite HTTP/2, every non-document response forced `immutable`: a
+//           reload floor, correct only without edits)
+//         | 'plugin-nomap' (the plugin with `importMap: false`: as it was before the import map)
+//         | 'vite-bundled' (Vite HTTP/2 with `experimental.bundledDev: true`),
 //     root, host, cacheDir, certDir, outDir, input?, optimizeDeps?, recording? }
 //
 // kind 'build' runs `vite build` into outDir, reports ready and exits.
@@ -64,6 +68,82 @@ function buildOptions() {
 }
 
 let plugin
+/** What reached this server: requests (by kind and status) and the bytes of every TCP connection. */
+const traffic = {
+  requests: 0,
+  documents: 0,
+  notModified: 0,
+  bytesWritten: 0,
+  bytesRead: 0,
+  connections: 0,
+  urls: [],
+}
+const liveSockets = new Set()
+
+/** Counts every TCP connection's bytes (TLS records and HTTP framing included: what crosses the wire) and every request. */
+function observe(server) {
+  server.on('connection', (socket) => {
+    traffic.connections++
+    liveSockets.add(socket)
+    socket.once('close', () => {
+      traffic.bytesWritten += socket.bytesWritten
+      traffic.bytesRead += socket.bytesRead
+      liveSockets.delete(socket)
+    })
+  })
+  server.prependListener('request', (req, res) => {
+    traffic.requests++
+    const document = isDocument(req)
+    if (document) traffic.documents++
+    if (traffic.urls.length < 5000) traffic.urls.push(req.url)
+    res.once('finish', () => {
+      if (res.statusCode === 304) traffic.notModified++
+    })
+  })
+}
+
+function isDocument(req) {
+  const dest = req.headers['sec-fetch-dest']
+  if (dest) return dest === 'document'
+  return /text\/html/.test(req.headers.accept ?? '')
+}
+
+function trafficNow() {
+  let written = traffic.bytesWritten
+  let read = traffic.bytesRead
+  for (const socket of liveSockets) {
+    written += socket.bytesWritten
+    read += socket.bytesRead
+  }
+  return { ...traffic, urls: traffic.urls.splice(0), bytesWritten: written, bytesRead: read }
+}
+
+const IMMUTABLE = 'max-age=31536000, immutable'
+
+/** The reload floor: every response but the page itself says `immutable` (wrong after an edit; a floor only). */
+function forceImmutable() {
+  return {
+    name: 'bench-force-immutable',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (!isDocument(req)) {
+          const writeHead = res.writeHead
+          res.writeHead = function (...args) {
+            if (!res.headersSent && res.statusCode < 400 && (args[0] ?? res.statusCode) < 400)
+              res.setHeader('Cache-Control', IMMUTABLE)
+            return writeHead.apply(this, args)
+          }
+          const setHeader = res.setHeader
+          res.setHeader = function (name, value) {
+            if (String(name).toLowerCase() === 'cache-control') value = IMMUTABLE
+            return setHeader.call(this, name, value)
+          }
+        }
+        next()
+      })
+    },
+  }
+}
 let closeServer = async () => {}
 let floorStats
 let url
@@ -80,6 +160,7 @@ async function start() {
       host: options.host,
     })
     floorStats = stats
+    observe(server)
     closeServer = () => new Promise((resolve) => server.close(() => resolve()))
     return `https://${options.publicHost}:${server.address().port}`
   }
@@ -94,13 +175,15 @@ async function start() {
       build: buildOptions(),
       preview: { host: options.host, port: 0, strictPort: false, https: readCert(), open: false },
     })
+    observe(server.httpServer)
     closeServer = () => server.close()
     return `https://${options.publicHost}:${server.httpServer.address().port}`
   }
   const plugins = []
-  if (kind === 'plugin') {
+  if (kind === 'vite-h2-immutable') plugins.push(forceImmutable())
+  if (kind === 'plugin' || kind === 'plugin-nomap') {
     const { http2Push } = await import('../dist/index.js')
-    plugin = http2Push({ certDir: options.certDir })
+    plugin = http2Push({ certDir: options.certDir, ...(kind === 'plugin-nomap' ? { importMap: false } : {}) })
     plugins.push(plugin)
   }
   const server = await vite.createServer({
@@ -111,9 +194,11 @@ async function start() {
       port: 0,
       strictPort: false,
       open: false,
-      ...(kind === 'vite-h2' ? { https: readCert() } : {}),
+      ...(kind === 'vite-h2' || kind === 'vite-h2-immutable' || kind === 'vite-bundled' ? { https: readCert() } : {}),
     },
+    ...(kind === 'vite-bundled' ? { experimental: { bundledDev: true } } : {}),
   })
+  if (server.httpServer) observe(server.httpServer)
   await server.listen()
   closeServer = () => server.close()
   const scheme = kind === 'vite-h1' ? 'http' : 'https'
@@ -146,6 +231,7 @@ serveRequests({
           }
         : undefined,
       floor: floorStats ? { ...floorStats } : undefined,
+      traffic: trafficNow(),
     }
   },
   async close() {
