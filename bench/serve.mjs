@@ -12,8 +12,11 @@
 //     root, host, cacheDir, certDir, outDir, input?, optimizeDeps?, recording? }
 //
 // kind 'build' runs `vite build` into outDir, reports ready and exits.
+import crypto from 'node:crypto'
 import fs from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
+import tls from 'node:tls'
 import { stripVTControlCharacters } from 'node:util'
 import { serveRequests } from './lib/child.mjs'
 
@@ -25,7 +28,7 @@ function capturingLogger(createLogger) {
   const capture = (level) => (message) => {
     const clean = stripVTControlCharacters(String(message))
     lines.push(clean)
-    process.stdout.write(`[${level}] ${clean}\n`)
+    process.stdout.write(`[${level}] ${new Date().toISOString().slice(11, 23)} ${clean}\n`)
   }
   return {
     ...logger,
@@ -144,6 +147,48 @@ function forceImmutable() {
     },
   }
 }
+/**
+ * Keeps one HMR WebSocket connected to this dev server for its whole life, as a second open tab
+ * would. Without any client, Vite buffers a full-reload (an edit made while no page was open) and
+ * sends it to the next page that connects: the next configuration's cold load would reload itself.
+ */
+function connectHmrSink(url, base) {
+  const target = new URL(url)
+  const options = { host: target.hostname, port: Number(target.port) }
+  const socket =
+    target.protocol === 'https:'
+      ? tls.connect({ ...options, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'], servername: 'localhost' })
+      : net.connect(options)
+  socket.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+    socket.write(
+      [
+        `GET ${base} HTTP/1.1`,
+        `Host: ${target.host}`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}`,
+        'Sec-WebSocket-Version: 13',
+        'Sec-WebSocket-Protocol: vite-hmr',
+        '',
+        '',
+      ].join('\r\n'),
+    )
+  })
+  let head = ''
+  socket.on('data', (chunk) => {
+    if (head !== undefined) {
+      head += chunk.toString('latin1')
+      if (head.includes('\r\n\r\n')) {
+        process.stdout.write(`[bench] HMR sink: ${head.split('\r\n')[0]}\n`)
+        head = undefined
+      }
+    }
+  })
+  socket.on('error', (error) => process.stdout.write(`[bench] HMR sink: ${error.message}\n`))
+  socket.unref()
+  return socket
+}
+
 let closeServer = async () => {}
 let floorStats
 let url
@@ -200,9 +245,13 @@ async function start() {
   })
   if (server.httpServer) observe(server.httpServer)
   await server.listen()
-  closeServer = () => server.close()
   const scheme = kind === 'vite-h1' ? 'http' : 'https'
-  return `${scheme}://${options.publicHost}:${server.httpServer.address().port}`
+  const own = `${scheme}://${options.publicHost}:${server.httpServer.address().port}`
+  // bundledDev announces its first bundle to the page over HMR: no sink there (its first load
+  // may reload itself; the bench then times from the first navigation)
+  const sink = kind === 'vite-bundled' ? undefined : connectHmrSink(own, server.config.base)
+  closeServer = () => (sink?.destroy(), server.close())
+  return own
 }
 
 serveRequests({

@@ -241,7 +241,10 @@ export class Browser {
 
 /** Per document: Resource Timing keeps every entry, and the tab counts its documents (a reload, or Vite's full-reload, makes a new one). */
 const PROFILE_INIT_SCRIPT = `try { performance.setResourceTimingBufferSize(100000) } catch {}
-try { sessionStorage.setItem('__benchDocuments', String(Number(sessionStorage.getItem('__benchDocuments') || 0) + 1)) } catch {}`
+try {
+  sessionStorage.setItem('__benchDocuments', String(Number(sessionStorage.getItem('__benchDocuments') || 0) + 1))
+  sessionStorage.setItem('__benchOrigins', JSON.stringify([...JSON.parse(sessionStorage.getItem('__benchOrigins') || '[]'), performance.timeOrigin]))
+} catch {}`
 
 /** What a profile tab's page reports once loaded. */
 const PROFILE_SUMMARY = `(() => {
@@ -262,7 +265,7 @@ const PROFILE_SUMMARY = `(() => {
   }
 })()`
 
-const DOCUMENT_STATE = `({ documents: (() => { try { return Number(sessionStorage.getItem('__benchDocuments') || 0) } catch { return 0 } })(), loadedAt: typeof globalThis.__appLoadedAt === 'number' ? globalThis.__appLoadedAt : null, edit: globalThis.__benchEdit ?? null })`
+const DOCUMENT_STATE = `({ timeOrigin: performance.timeOrigin, origins: (() => { try { return JSON.parse(sessionStorage.getItem('__benchOrigins') || '[]') } catch { return [] } })(), documents: (() => { try { return Number(sessionStorage.getItem('__benchDocuments') || 0) } catch { return 0 } })(), loadedAt: typeof globalThis.__appLoadedAt === 'number' ? globalThis.__appLoadedAt : null, edit: globalThis.__benchEdit ?? null })`
 
 class ProfileTab {
   constructor(browser, sessionId) {
@@ -298,10 +301,15 @@ class ProfileTab {
     await action()
     let loadedAt
     let fellBack = false
+    let firstDocumentMs
     while (Date.now() - started < timeoutMs) {
       const now = await this.state()
       if (now.documents > before.documents && typeof now.loadedAt === 'number' && (!until || until(now))) {
         loadedAt = now.loadedAt
+        // the page reloaded itself (e.g. bundledDev's first bundle): time from the first new document
+        const first = now.origins[before.documents]
+        if (now.documents > before.documents + 1 && typeof first === 'number')
+          firstDocumentMs = now.timeOrigin + now.loadedAt - first
         break
       }
       if (fallback && !fellBack && now.documents === before.documents && Date.now() - started > fallbackAfterMs) {
@@ -330,7 +338,8 @@ class ProfileTab {
     return {
       ok: summary.flag === 'true',
       error: summary.flag === 'true' ? undefined : 'data-loaded is not "true"',
-      ms: loadedAt,
+      ms: firstDocumentMs ?? loadedAt,
+      lastDocumentMs: loadedAt,
       wallMs,
       documents: after.documents - before.documents,
       fellBack,

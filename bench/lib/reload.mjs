@@ -41,7 +41,13 @@ const kb = (bytes) => (bytes === undefined ? '?' : `${Math.round(bytes / 1024)} 
  */
 export async function runReloadBlock(ctx) {
   const { app, link, latency, options, say, results } = ctx
-  const configs = RELOAD_CONFIGS.filter((config) => options.reloadConfigs.includes(config.id))
+  // a scaling app (generatedN) gets one run of Vite h2, the plugin and the floor: it shows how the
+  // HTML (import map) and the reload scale, not every configuration again
+  const wanted = app.scaling ? ['vite-h2', 'plugin', 'immutable'] : options.reloadConfigs
+  const configs = RELOAD_CONFIGS.filter(
+    (config) => wanted.includes(config.id) && options.reloadConfigs.includes(config.id),
+  )
+  const runs = app.scaling ? 1 : options.reloadRuns
   say(`\n${app.label} @ ${latency.label} (${link.mechanism}): reloads in a real profile`)
   const servers = new Map()
   const editFile = path.join(app.root, app.editFile)
@@ -70,7 +76,7 @@ export async function runReloadBlock(ctx) {
     await ctx.waitUntilIdle(servers)
     const probe = servers.get('vite-h2') ?? [...servers.values()][0]
     if (probe) say(`  TCP connect round trip: ${(await ctx.measureRtt(probe.origin)).toFixed(1)} ms`)
-    for (let run = 0; run < options.reloadRuns; run++) {
+    for (let run = 0; run < runs; run++) {
       for (const config of configs) {
         const entry = servers.get(config.id)
         if (!entry) continue
@@ -117,6 +123,7 @@ async function oneRun({
     const tab = await browser.openProfileTab()
     const step = async (name, index, action) => {
       const before = await server.request('stats')
+      const startedAt = new Date().toISOString().slice(11, 23)
       const result = await action().catch((error) => ({ ok: false, error: error.message }))
       await sleep(options.pauseMs)
       const after = await server.request('stats')
@@ -124,6 +131,7 @@ async function oneRun({
         ...base,
         step: name,
         index,
+        startedAt,
         ...result,
         serverCpuMs: after.cpuMs - before.cpuMs,
         serverRequests: after.traffic.requests - before.traffic.requests,
@@ -140,7 +148,7 @@ async function oneRun({
       )
       return record
     }
-    const timeoutMs = options.loadTimeoutMs
+    const timeoutMs = Math.min(options.loadTimeoutMs, options.quick ? 30_000 : 90_000)
     await step('cold', 0, () => tab.navigate(url, { timeoutMs }))
     for (let i = 1; i <= options.reloads; i++) await step('reload', i, () => tab.reload({ timeoutMs }))
     // edit the leaf: Vite (nothing accepts the update) makes the page reload itself; if no new
