@@ -109,7 +109,7 @@ function renderMarkdown(meta, rows) {
     for (const r of appRows) {
       const warm =
         r.warmMs === undefined
-          ? `**failed** (${r.errors.join('; ').slice(0, 100)})`
+          ? `**failed**: ${r.failed} load(s) (${r.errors.join('; ').slice(0, 100)})`
           : `**${ms(r.warmMs)}** (${ms(r.warmMin)}–${ms(r.warmMax)})${r.failed ? ` ${r.failed} failed` : ''}`
       out.push(
         `| ${latencyLabel(r.latency)} | ${r.label} | ${ms(r.coldMs)} | ${bytes(r.coldBytes)} | ${ms(r.firstMs)} | ${warm} | ${times(r.speedupVsViteH2)} | ${times(r.xFloor)} | ${count(r.fromCache)} / ${count(r.resources)} | ${count(r.serverRequests)} (${count(r.notModified)}) | ${bytes(r.bytes)} | ${ms(r.browserCpuMs)} | ${ms(r.serverCpuMs)} | ${ms(r.editMs)} | ${count(r.editRequests)}${r.editRequestsMax !== undefined && r.editRequestsMax !== r.editRequests ? ` (max ${r.editRequestsMax})` : ''} | ${bytes(r.editBytes)} | ${r.editCount ? `${r.editShown}/${r.editCount}${r.editByF5 ? ` (${r.editByF5} by F5)` : ''}` : '—'} |`,
