@@ -4,12 +4,19 @@
 // call, plugin.api counters, memory after a GC) and `close`.
 //
 //   node --expose-gc bench/serve.mjs '<json>'   with json = {
-//     kind: 'vite-h1' | 'vite-h2' | 'plugin' | 'preview' | 'floor' | 'build',
+//     kind: 'vite-h1' | 'vite-h2' | 'plugin' | 'preview' | 'floor' | 'build'
+//         | 'vite-h2-immutable' (Vite HTTP/2, every non-document response forced `immutable`: a
+//           reload floor, correct only without edits)
+//         | 'plugin-nomap' (the plugin with `importMap: false`: as it was before the import map)
+//         | 'vite-bundled' (Vite HTTP/2 with `experimental.bundledDev: true`),
 //     root, host, cacheDir, certDir, outDir, input?, optimizeDeps?, recording? }
 //
 // kind 'build' runs `vite build` into outDir, reports ready and exits.
+import crypto from 'node:crypto'
 import fs from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
+import tls from 'node:tls'
 import { stripVTControlCharacters } from 'node:util'
 import { serveRequests } from './lib/child.mjs'
 
@@ -21,7 +28,7 @@ function capturingLogger(createLogger) {
   const capture = (level) => (message) => {
     const clean = stripVTControlCharacters(String(message))
     lines.push(clean)
-    process.stdout.write(`[${level}] ${clean}\n`)
+    process.stdout.write(`[${level}] ${new Date().toISOString().slice(11, 23)} ${clean}\n`)
   }
   return {
     ...logger,
@@ -64,6 +71,124 @@ function buildOptions() {
 }
 
 let plugin
+/** What reached this server: requests (by kind and status) and the bytes of every TCP connection. */
+const traffic = {
+  requests: 0,
+  documents: 0,
+  notModified: 0,
+  bytesWritten: 0,
+  bytesRead: 0,
+  connections: 0,
+  urls: [],
+}
+const liveSockets = new Set()
+
+/** Counts every TCP connection's bytes (TLS records and HTTP framing included: what crosses the wire) and every request. */
+function observe(server) {
+  server.on('connection', (socket) => {
+    traffic.connections++
+    liveSockets.add(socket)
+    socket.once('close', () => {
+      traffic.bytesWritten += socket.bytesWritten
+      traffic.bytesRead += socket.bytesRead
+      liveSockets.delete(socket)
+    })
+  })
+  server.prependListener('request', (req, res) => {
+    traffic.requests++
+    const document = isDocument(req)
+    if (document) traffic.documents++
+    if (traffic.urls.length < 5000) traffic.urls.push(req.url)
+    res.once('finish', () => {
+      if (res.statusCode === 304) traffic.notModified++
+    })
+  })
+}
+
+function isDocument(req) {
+  const dest = req.headers['sec-fetch-dest']
+  if (dest) return dest === 'document'
+  return /text\/html/.test(req.headers.accept ?? '')
+}
+
+function trafficNow() {
+  let written = traffic.bytesWritten
+  let read = traffic.bytesRead
+  for (const socket of liveSockets) {
+    written += socket.bytesWritten
+    read += socket.bytesRead
+  }
+  return { ...traffic, urls: traffic.urls.splice(0), bytesWritten: written, bytesRead: read }
+}
+
+const IMMUTABLE = 'max-age=31536000, immutable'
+
+/** The reload floor: every response but the page itself says `immutable` (wrong after an edit; a floor only). */
+function forceImmutable() {
+  return {
+    name: 'bench-force-immutable',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (!isDocument(req)) {
+          const writeHead = res.writeHead
+          res.writeHead = function (...args) {
+            if (!res.headersSent && res.statusCode < 400 && (args[0] ?? res.statusCode) < 400)
+              res.setHeader('Cache-Control', IMMUTABLE)
+            return writeHead.apply(this, args)
+          }
+          const setHeader = res.setHeader
+          res.setHeader = function (name, value) {
+            if (String(name).toLowerCase() === 'cache-control') value = IMMUTABLE
+            return setHeader.call(this, name, value)
+          }
+        }
+        next()
+      })
+    },
+  }
+}
+/**
+ * Keeps one HMR WebSocket connected to this dev server for its whole life, as a second open tab
+ * would. Without any client, Vite buffers a full-reload (an edit made while no page was open) and
+ * sends it to the next page that connects: the next configuration's cold load would reload itself.
+ */
+function connectHmrSink(url, base) {
+  const target = new URL(url)
+  const options = { host: target.hostname, port: Number(target.port) }
+  const socket =
+    target.protocol === 'https:'
+      ? tls.connect({ ...options, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'], servername: 'localhost' })
+      : net.connect(options)
+  socket.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+    socket.write(
+      [
+        `GET ${base} HTTP/1.1`,
+        `Host: ${target.host}`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}`,
+        'Sec-WebSocket-Version: 13',
+        'Sec-WebSocket-Protocol: vite-hmr',
+        '',
+        '',
+      ].join('\r\n'),
+    )
+  })
+  let head = ''
+  socket.on('data', (chunk) => {
+    if (head !== undefined) {
+      head += chunk.toString('latin1')
+      if (head.includes('\r\n\r\n')) {
+        process.stdout.write(`[bench] HMR sink: ${head.split('\r\n')[0]}\n`)
+        head = undefined
+      }
+    }
+  })
+  socket.on('error', (error) => process.stdout.write(`[bench] HMR sink: ${error.message}\n`))
+  socket.unref()
+  return socket
+}
+
 let closeServer = async () => {}
 let floorStats
 let url
@@ -80,6 +205,7 @@ async function start() {
       host: options.host,
     })
     floorStats = stats
+    observe(server)
     closeServer = () => new Promise((resolve) => server.close(() => resolve()))
     return `https://${options.publicHost}:${server.address().port}`
   }
@@ -94,13 +220,15 @@ async function start() {
       build: buildOptions(),
       preview: { host: options.host, port: 0, strictPort: false, https: readCert(), open: false },
     })
+    observe(server.httpServer)
     closeServer = () => server.close()
     return `https://${options.publicHost}:${server.httpServer.address().port}`
   }
   const plugins = []
-  if (kind === 'plugin') {
+  if (kind === 'vite-h2-immutable') plugins.push(forceImmutable())
+  if (kind === 'plugin' || kind === 'plugin-nomap') {
     const { http2Push } = await import('../dist/index.js')
-    plugin = http2Push({ certDir: options.certDir })
+    plugin = http2Push({ certDir: options.certDir, ...(kind === 'plugin-nomap' ? { importMap: false } : {}) })
     plugins.push(plugin)
   }
   const server = await vite.createServer({
@@ -111,13 +239,19 @@ async function start() {
       port: 0,
       strictPort: false,
       open: false,
-      ...(kind === 'vite-h2' ? { https: readCert() } : {}),
+      ...(kind === 'vite-h2' || kind === 'vite-h2-immutable' || kind === 'vite-bundled' ? { https: readCert() } : {}),
     },
+    ...(kind === 'vite-bundled' ? { experimental: { bundledDev: true } } : {}),
   })
+  if (server.httpServer) observe(server.httpServer)
   await server.listen()
-  closeServer = () => server.close()
   const scheme = kind === 'vite-h1' ? 'http' : 'https'
-  return `${scheme}://${options.publicHost}:${server.httpServer.address().port}`
+  const own = `${scheme}://${options.publicHost}:${server.httpServer.address().port}`
+  // bundledDev announces its first bundle to the page over HMR: no sink there (its first load
+  // may reload itself; the bench then times from the first navigation)
+  const sink = kind === 'vite-bundled' ? undefined : connectHmrSink(own, server.config.base)
+  closeServer = () => (sink?.destroy(), server.close())
+  return own
 }
 
 serveRequests({
@@ -146,6 +280,7 @@ serveRequests({
           }
         : undefined,
       floor: floorStats ? { ...floorStats } : undefined,
+      traffic: trafficNow(),
     }
   },
   async close() {

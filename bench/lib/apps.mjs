@@ -22,12 +22,32 @@ async function generatedApp({ modules, depth, fanout }) {
     fs.writeFileSync(stamp, wanted)
   }
   return {
-    name: 'generated',
+    name,
     label: `generated (${modules} modules, depth ${depth}, fan-out ${fanout})`,
     root,
     page: '/',
     optimizeDeps: {},
+    depth,
+    // the reload scenario's edit: the deepest module of the spine (a leaf of the tree)
+    editFile: deepestModule(root),
   }
+}
+
+function deepestModule(root) {
+  const levels = fs
+    .readdirSync(path.join(root, 'src'))
+    .map((dir) => /^level-(\d+)$/.exec(dir))
+    .filter(Boolean)
+    .sort((a, b) => Number(b[1]) - Number(a[1]))
+  const dir = path.join('src', levels[0][0])
+  const files = fs
+    .readdirSync(path.join(root, dir))
+    .filter((file) => file.endsWith('.js'))
+    .sort()
+  return path.join(
+    dir,
+    files.find((file) => /describeParent/.test(fs.readFileSync(path.join(root, dir, file), 'utf8'))) ?? files[0],
+  )
 }
 
 const LODASH_HTML = `<!doctype html>
@@ -76,6 +96,8 @@ function lodashApp() {
     root,
     page: '/',
     optimizeDeps: { exclude: ['lodash-es'] },
+    editFile: 'src/main.js',
+    depth: 0,
   }
 }
 
@@ -103,12 +125,18 @@ function playgroundApp() {
     // as playground/vite.config.ts, without the plugin (each configuration adds its own)
     optimizeDeps: { exclude: ['lodash-es'] },
     input: ['index.html', 'other.html'],
+    // the reload scenario's edit: a leaf module imported by main.ts
+    editFile: 'src/shared/render.ts',
+    depth: 1,
   }
 }
 
 export async function prepareApp(name, options) {
-  if (name === 'generated') return generatedApp(options)
+  if (name === 'generated') return { ...(await generatedApp(options)), name: 'generated' }
+  const scaled = /^generated(\d+)$/.exec(name)
+  // generatedN: N modules, same depth and fan-out (a scaling point, run at loopback only)
+  if (scaled) return { ...(await generatedApp({ ...options, modules: Number(scaled[1]) })), name, scaling: true }
   if (name === 'lodash') return lodashApp()
   if (name === 'playground') return playgroundApp()
-  throw new Error(`unknown app ${name} (known: generated, lodash, playground)`)
+  throw new Error(`unknown app ${name} (known: generated, generatedN, lodash, playground)`)
 }

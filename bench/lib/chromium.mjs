@@ -80,9 +80,18 @@ const SUMMARY_EXPRESSION = `(() => {
 })()`
 
 export class Browser {
-  static async launch({ chromiumPath, chromiumArgs, netns, logFile }) {
+  /**
+   * `spkiHash`: trust the server certificate by its key (`--ignore-certificate-errors-spki-list`)
+   * instead of `--ignore-certificate-errors`, which turns Chromium's HTTP cache off for the origin.
+   */
+  static async launch({ chromiumPath, chromiumArgs, netns, logFile, spkiHash }) {
     const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'h2push-bench-chromium-'))
-    const args = [...new Set([...chromiumArgs, ...PLAYWRIGHT_SWITCHES])]
+    let args = [...new Set([...chromiumArgs, ...PLAYWRIGHT_SWITCHES])]
+    if (spkiHash)
+      args = [
+        ...args.filter((arg) => arg !== '--ignore-certificate-errors'),
+        `--ignore-certificate-errors-spki-list=${spkiHash}`,
+      ]
     args.push(`--user-data-dir=${userDataDir}`, '--remote-debugging-pipe', '--no-startup-window')
     const [command, argv] = netns ? ['ip', ['netns', 'exec', netns, chromiumPath, ...args]] : [chromiumPath, args]
     fs.mkdirSync(path.dirname(logFile), { recursive: true })
@@ -206,6 +215,18 @@ export class Browser {
     }
   }
 
+  /**
+   * A tab in the browser's default context: the on-disk profile (HTTP cache, V8 code cache), not
+   * a fresh incognito-like context. For reloads.
+   */
+  async openProfileTab() {
+    const { targetId } = await this.send('Target.createTarget', { url: 'about:blank' })
+    const { sessionId } = await this.send('Target.attachToTarget', { targetId, flatten: true })
+    await this.send('Page.enable', {}, sessionId)
+    await this.send('Page.addScriptToEvaluateOnNewDocument', { source: PROFILE_INIT_SCRIPT }, sessionId)
+    return new ProfileTab(this, sessionId)
+  }
+
   async close() {
     await Promise.race([
       this.send('Browser.close').catch(() => {}),
@@ -215,5 +236,127 @@ export class Browser {
     await this.exited
     clearTimeout(timer)
     fs.rmSync(this.userDataDir, { recursive: true, force: true })
+  }
+}
+
+/** Per document: Resource Timing keeps every entry, and the tab counts its documents (a reload, or Vite's full-reload, makes a new one). */
+const PROFILE_INIT_SCRIPT = `try { performance.setResourceTimingBufferSize(100000) } catch {}
+try {
+  sessionStorage.setItem('__benchDocuments', String(Number(sessionStorage.getItem('__benchDocuments') || 0) + 1))
+  sessionStorage.setItem('__benchOrigins', JSON.stringify([...JSON.parse(sessionStorage.getItem('__benchOrigins') || '[]'), performance.timeOrigin]))
+} catch {}`
+
+/** What a profile tab's page reports once loaded. */
+const PROFILE_SUMMARY = `(() => {
+  const resources = performance.getEntriesByType('resource')
+  const nav = performance.getEntriesByType('navigation')[0]
+  const map = document.querySelector('script[type="importmap"]')
+  return {
+    loadedAt: globalThis.__appLoadedAt,
+    flag: document.documentElement.dataset.loaded,
+    edit: globalThis.__benchEdit,
+    resources: resources.length,
+    fromCache: resources.filter((e) => e.transferSize === 0).length,
+    transferBytes: resources.reduce((sum, e) => sum + (e.transferSize || 0), 0) + ((nav && nav.transferSize) || 0),
+    htmlBytes: nav && nav.decodedBodySize,
+    importMapBytes: map ? new TextEncoder().encode(map.textContent).length : 0,
+    documentProtocol: nav && nav.nextHopProtocol,
+    navigationType: nav && nav.type,
+  }
+})()`
+
+const DOCUMENT_STATE = `({ timeOrigin: performance.timeOrigin, origins: (() => { try { return JSON.parse(sessionStorage.getItem('__benchOrigins') || '[]') } catch { return [] } })(), documents: (() => { try { return Number(sessionStorage.getItem('__benchDocuments') || 0) } catch { return 0 } })(), loadedAt: typeof globalThis.__appLoadedAt === 'number' ? globalThis.__appLoadedAt : null, edit: globalThis.__benchEdit ?? null })`
+
+class ProfileTab {
+  constructor(browser, sessionId) {
+    this.browser = browser
+    this.sessionId = sessionId
+  }
+
+  async state() {
+    try {
+      const { result } = await this.browser.send(
+        'Runtime.evaluate',
+        { expression: DOCUMENT_STATE, returnByValue: true },
+        this.sessionId,
+      )
+      return result?.value ?? { documents: 0, loadedAt: null }
+    } catch {
+      // the context is being replaced by a navigation
+      return { documents: 0, loadedAt: null }
+    }
+  }
+
+  /**
+   * Runs `action` (a navigation, a reload, a file edit) and waits until a newer document than the
+   * current one has set `__appLoadedAt`. When `fallback` is given and no new document has started
+   * after `fallbackAfterMs`, runs it once (e.g. an F5 when the server did not reload the page).
+   * Returns the load time (the page's `performance.now()` at `__appLoadedAt`, i.e. since its
+   * navigation start), the browser's CPU and what the page reports.
+   */
+  async timed(action, { timeoutMs = 120_000, pollMs = 20, fallback, fallbackAfterMs = 3000, until } = {}) {
+    const before = await this.state()
+    const cpuBefore = this.browser.cpuMs()
+    const started = Date.now()
+    await action()
+    let loadedAt
+    let fellBack = false
+    let firstDocumentMs
+    while (Date.now() - started < timeoutMs) {
+      const now = await this.state()
+      if (now.documents > before.documents && typeof now.loadedAt === 'number' && (!until || until(now))) {
+        loadedAt = now.loadedAt
+        // the page reloaded itself (e.g. bundledDev's first bundle): time from the first new document
+        const first = now.origins[before.documents]
+        if (now.documents > before.documents + 1 && typeof first === 'number')
+          firstDocumentMs = now.timeOrigin + now.loadedAt - first
+        break
+      }
+      if (fallback && !fellBack && now.documents === before.documents && Date.now() - started > fallbackAfterMs) {
+        fellBack = true
+        await fallback()
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs))
+    }
+    const wallMs = Date.now() - started
+    const browserCpuMs = this.browser.cpuMs() - cpuBefore
+    if (loadedAt === undefined)
+      return {
+        ok: false,
+        error: `no new document with __appLoadedAt after ${timeoutMs} ms`,
+        browserCpuMs,
+        wallMs,
+        fellBack,
+      }
+    const { result } = await this.browser.send(
+      'Runtime.evaluate',
+      { expression: PROFILE_SUMMARY, returnByValue: true },
+      this.sessionId,
+    )
+    const summary = result.value
+    const after = await this.state()
+    return {
+      ok: summary.flag === 'true',
+      error: summary.flag === 'true' ? undefined : 'data-loaded is not "true"',
+      ms: firstDocumentMs ?? loadedAt,
+      lastDocumentMs: loadedAt,
+      wallMs,
+      documents: after.documents - before.documents,
+      fellBack,
+      browserCpuMs,
+      ...summary,
+    }
+  }
+
+  navigate(url, options) {
+    return this.timed(async () => {
+      const navigation = await this.browser.send('Page.navigate', { url }, this.sessionId)
+      if (navigation.errorText) throw new Error(`navigation failed: ${navigation.errorText}`)
+    }, options)
+  }
+
+  /** F5: CDP Page.reload (a normal reload: the page is revalidated, fresh subresources come from cache). */
+  reload(options) {
+    return this.timed(() => this.browser.send('Page.reload', {}, this.sessionId), options)
   }
 }

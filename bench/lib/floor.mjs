@@ -25,8 +25,22 @@ export function loadRecording(file) {
     htmlPreload: revive(raw.htmlPreload),
     htmlPush: revive(raw.htmlPush),
     resources,
-    byKey: new Map(resources.map((r) => [r.key, r])),
+    byKey: new Map(
+      resources.flatMap((r) => [
+        [unversioned(r.key), r],
+        [r.key, r],
+      ]),
+    ),
   }
+}
+
+/**
+ * The URL without the plugin's version marker (`?__h2v=…` / `&__h2v=…`): the HTML the plugin
+ * serves a browser names versioned URLs (its import map); the floor answers them with the
+ * recorded response, whichever form was recorded.
+ */
+function unversioned(url) {
+  return url.replace(/([?&])__h2v=[^&]*(&?)/, (_, sep, amp) => (amp ? sep : '')).replace(/[?&]$/, '')
 }
 
 function isStyleRequest(headers) {
@@ -60,7 +74,11 @@ export function startFloorServer({ recording, key, cert, host }) {
       return
     }
     const key = isStyleRequest(req.headers) ? `style:${urlPath}` : urlPath
-    const found = recording.byKey.get(key) ?? recording.byKey.get(urlPath)
+    const found =
+      recording.byKey.get(key) ??
+      recording.byKey.get(urlPath) ??
+      recording.byKey.get(unversioned(key)) ??
+      recording.byKey.get(unversioned(urlPath))
     if (!found || req.method !== 'GET') {
       res.writeHead(404, { 'content-type': 'text/plain' })
       return res.end('not recorded')

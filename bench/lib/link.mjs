@@ -47,26 +47,26 @@ export function loopback() {
   }
 }
 
-/** Starts a link with the given round-trip time. */
-export async function startLink(rttMs, logFile) {
+/** Starts a link with the given round-trip time and, when `rateMbit` > 0, that bandwidth per direction (tunlink only). */
+export async function startLink(rttMs, logFile, rateMbit = 0) {
   const reason = tunlinkUnavailable()
   if (!reason) {
     try {
-      return await startTunlink(rttMs, logFile)
+      return await startTunlink(rttMs, logFile, rateMbit)
     } catch (error) {
       process.stderr.write(`tunlink failed (${error.message}); using the delaying TCP proxy instead\n`)
-      return startProxy(rttMs, logFile, `tunlink failed: ${error.message}`)
+      return startProxy(rttMs, logFile, `tunlink failed: ${error.message}${rateMbit ? '; no bandwidth cap' : ''}`)
     }
   }
-  return startProxy(rttMs, logFile, reason)
+  return startProxy(rttMs, logFile, `${reason}${rateMbit ? '; no bandwidth cap' : ''}`)
 }
 
-async function startTunlink(rttMs, logFile) {
+async function startTunlink(rttMs, logFile, rateMbit) {
   const script = tunlinkPath()
   const log = fs.createWriteStream(logFile, { flags: 'a' })
-  const child = spawn('python3', [script, '--delay', String(rttMs / 2), '--cns', CLIENT_NS, '--sns', SERVER_NS], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const args = [script, '--delay', String(rttMs / 2), '--cns', CLIENT_NS, '--sns', SERVER_NS]
+  if (rateMbit > 0) args.push('--rate', String(rateMbit))
+  const child = spawn('python3', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   child.stderr.pipe(log, { end: false })
   const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
   await new Promise((resolve, reject) => {
@@ -89,6 +89,7 @@ async function startTunlink(rttMs, logFile) {
     mechanism: 'tunlink',
     script: path.relative(REPO, script),
     rttMs,
+    rateMbit,
     clientNs: CLIENT_NS,
     serverNs: SERVER_NS,
     bindHost: SERVER_ADDR,

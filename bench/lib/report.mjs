@@ -11,21 +11,27 @@ const README_END = '<!-- bench:results:end -->'
 const ms = (v) => (v === undefined ? '—' : v >= 100 ? `${Math.round(v)}` : v >= 10 ? v.toFixed(0) : v.toFixed(1))
 const ratio = (v) => (v === undefined || !Number.isFinite(v) ? '—' : v >= 10 ? `${v.toFixed(0)}×` : `${v.toFixed(2)}×`)
 const count = (v) => (v === undefined ? '—' : Number.isInteger(v) ? String(v) : v.toFixed(1))
+/** A latency key ('0', '100', '100@20') of a record, and its label. Older results have only rttMs. */
+const keyOf = (r) => r.latency ?? String(r.rttMs)
+export function latencyLabel(key) {
+  const [rtt, rate] = String(key).split('@')
+  return `${rtt} ms${rate ? `, ${rate} Mbit/s` : ''}`
+}
 const mb = (bytes) => (bytes === undefined ? '—' : `${(bytes / 1024 / 1024).toFixed(1)} MB`)
 
 /** Medians and ranges per (app, RTT, column). */
 function summarize(meta, results) {
   const rows = []
   for (const app of meta.apps) {
-    for (const rttMs of meta.options.latencies) {
+    for (const latency of meta.options.latencies.map(String)) {
       const block = meta.columns.map((column) => {
-        const mine = results.filter((r) => r.app === app.name && r.rttMs === rttMs && r.column === column.id)
+        const mine = results.filter((r) => r.app === app.name && keyOf(r) === latency && r.column === column.id)
         const warm = mine.filter((r) => !r.cold && r.ok)
         const cold = mine.find((r) => r.cold)
         const pick = (key) => warm.map((r) => r[key])
         return {
           app: app.name,
-          rttMs,
+          rttMs: latency,
           column: column.id,
           client: column.client,
           config: column.config,
@@ -39,6 +45,8 @@ function summarize(meta, results) {
           minMs: min(pick('ms')),
           maxMs: max(pick('ms')),
           serverCpuMs: median(pick('serverCpuMs')),
+          bytes: median(pick('bytes')),
+          coldBytes: cold?.bytes,
           clientCpuMs: median(warm.map((r) => r.browserCpuMs ?? r.clientCpuMs)),
           requests: median(pick(column.client === 'chromium' ? 'resources' : 'requested')),
           pushed: median(pick('fromPush')),
@@ -52,6 +60,7 @@ function summarize(meta, results) {
           closureSize: median(mine.map((r) => r.closureSize)),
         }
       })
+      if (block.every((row) => row.runs === 0 && row.coldMs === undefined)) continue
       for (const row of block) {
         const floor = block.find((r) => r.client === row.client && r.config === 6)
         const viteH2 = block.find((r) => r.client === row.client && r.config === 2)
@@ -74,8 +83,8 @@ function latencyLine(meta) {
     if (link.mechanism === 'loopback')
       return `0 ms: loopback, no delay link (connect RTT ${link.measuredRttMs ?? '?'} ms)`
     if (link.mechanism === 'tunlink')
-      return `${link.rttMs} ms: tunlink.py delay link between network namespaces (\`${link.script}\`, measured TCP connect RTT ${link.measuredRttMs ?? '?'} ms)`
-    return `${link.rttMs} ms: delaying TCP proxy (fallback: ${link.reason}; connect RTT ${link.measuredRttMs ?? '?'} ms)`
+      return `${latencyLabel(link.key ?? link.rttMs)}: tunlink.py delay link between network namespaces (\`${link.script}\`, measured TCP connect RTT ${link.measuredRttMs ?? '?'} ms)`
+    return `${latencyLabel(link.key ?? link.rttMs)}: delaying TCP proxy (fallback: ${link.reason}; connect RTT ${link.measuredRttMs ?? '?'} ms)`
   })
   return parts.join('; ')
 }
@@ -90,16 +99,16 @@ function renderMarkdown(meta, rows, figures, results) {
   out.push(`Latency: ${latencyLine(meta)}.`)
   out.push('')
   out.push(
-    "Time from navigation start to \"every static module of the page has evaluated\" (ms). Chromium: `__appLoadedAt` (the page's `performance.now()` when its last module ran), read over CDP; push client: node:http2 loader from `connect()` to the last module of the closure received. **× floor** and **× Vite h2**: this median ÷ the median of the same client's floor (6) / Vite dev HTTP/2 (2), same run. Server CPU: the server process, per load. Client CPU: Chromium's whole process tree, or the node loader. Requests: resources Chromium fetched (Resource Timing), or requests the push client had to make; waves: rounds of requests after the HTML. **Cold**: the first page after the server started and went idle (the plugin warms every page's closure at start-up; that CPU is in the server-side table, not in the load).",
+    "Time from navigation start to \"every static module of the page has evaluated\" (ms). Chromium: `__appLoadedAt` (the page's `performance.now()` when its last module ran), read over CDP; push client: node:http2 loader from `connect()` to the last module of the closure received. **× floor** and **× Vite h2**: this median ÷ the median of the same client's floor (6) / Vite dev HTTP/2 (2), same run. Server CPU: the server process, per load. Client CPU: Chromium's whole process tree, or the node loader. Requests: resources Chromium fetched (Resource Timing), or requests the push client had to make; waves: rounds of requests after the HTML. **Bytes**: what the server wrote to its TCP connections for the load (TLS records and HTTP framing included), cold load / median of the warm runs. **Cold**: the first page after the server started and went idle (the plugin warms every page's closure at start-up; that CPU is in the server-side table, not in the load).",
   )
   for (const app of meta.apps) {
     out.push('')
     out.push(`#### ${app.label}`)
     out.push('')
     out.push(
-      '| RTT | client | # | configuration | cold | median (min–max) | × floor | × Vite h2 | server CPU | client CPU | requests | waves |',
+      '| RTT | client | # | configuration | cold | median (min–max) | × floor | × Vite h2 | server CPU | client CPU | requests | waves | bytes cold / warm |',
     )
-    out.push('|---:|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|')
+    out.push('|---:|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|')
     for (const row of rows.filter((r) => r.app === app.name)) {
       const time =
         row.medianMs === undefined
@@ -110,7 +119,7 @@ function renderMarkdown(meta, rows, figures, results) {
           ? `${count(row.requests)}${row.pushed ? ` + ${count(row.pushed)} pushed` : ''}`
           : count(row.requests)
       out.push(
-        `| ${row.rttMs} ms | ${row.client === 'chromium' ? 'Chromium' : 'push client'} | ${row.config} | ${row.label} | ${ms(row.coldMs)} | ${time} | ${ratio(row.xFloor)} | ${ratio(row.xViteH2)} | ${ms(row.serverCpuMs)} | ${ms(row.clientCpuMs)} | ${requests} | ${row.client === 'push' ? count(row.waves) : '—'} |`,
+        `| ${latencyLabel(row.rttMs)} | ${row.client === 'chromium' ? 'Chromium' : 'push client'} | ${row.config} | ${row.label} | ${ms(row.coldMs)} | ${time} | ${ratio(row.xFloor)} | ${ratio(row.xViteH2)} | ${ms(row.serverCpuMs)} | ${ms(row.clientCpuMs)} | ${requests} | ${row.client === 'push' ? count(row.waves) : '—'} | ${mb(row.coldBytes)} / ${mb(row.bytes)} |`,
       )
     }
   }
@@ -118,18 +127,19 @@ function renderMarkdown(meta, rows, figures, results) {
   out.push('#### Server side (plugin, from its log lines; memory from `process.memoryUsage()` after GC)')
   out.push('')
   out.push(
-    `| app | closure | closure + preload links, warm HTML request | same, first page | pushed per page | push, warm (${meta.options.latencies.join(' / ')} ms RTT) | heap held per connection | pushes remembered per connection | start-up warm-up | server CPU from start to idle: Vite h2 / plugin |`,
+    `| app | closure | closure + preload links, warm HTML request | same, first page | pushed per page | push, warm (${meta.options.latencies.map(latencyLabel).join(' / ')}) | heap held per connection | pushes remembered per connection | start-up warm-up | server CPU from start to idle: Vite h2 / plugin |`,
   )
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const app of meta.apps) {
-    const at = (column, rtt) => rows.find((r) => r.app === app.name && r.column === column && r.rttMs === rtt)
+    const at = (column, rtt) => rows.find((r) => r.app === app.name && r.column === column && r.rttMs === String(rtt))
     const preload = at('chromium/plugin', meta.options.latencies[0])
     const push = at('push/plugin', meta.options.latencies[0])
     const pushTimes = meta.options.latencies.map((rtt) => ms(at('push/plugin', rtt)?.pluginMs)).join(' / ')
     const figure = figures.find((f) => f.app === app.name)
     const startupOf = (column) =>
-      results.find((r) => r.app === app.name && r.rttMs === meta.options.latencies[0] && r.column === column && r.cold)
-        ?.serverStartup
+      results.find(
+        (r) => r.app === app.name && keyOf(r) === String(meta.options.latencies[0]) && r.column === column && r.cold,
+      )?.serverStartup
     const pluginStart = startupOf('chromium/plugin')
     const viteStart = startupOf('chromium/vite-h2')
     const warmup = pluginStart?.warmup
@@ -166,7 +176,7 @@ function escapeXml(text) {
 /** Bar chart of the medians: one panel per app, a group per RTT, a bar per configuration; log scale. */
 function renderSvg(meta, rows) {
   const columns = meta.columns
-  const latencies = meta.options.latencies
+  const latencies = meta.options.latencies.map(String)
   const barW = 15
   const barGap = 2
   const clientGap = 8
@@ -247,7 +257,7 @@ function renderSvg(meta, rows) {
     for (const [g, rttMs] of latencies.entries()) {
       const gx = px + 10 + g * (groupW + groupGap)
       s.push(
-        `<text x="${gx + groupW / 2}" y="${top + panelH + 16}" text-anchor="middle" fill="#323f4b">${rttMs} ms RTT</text>`,
+        `<text x="${gx + groupW / 2}" y="${top + panelH + 16}" text-anchor="middle" fill="#323f4b">${latencyLabel(rttMs)}</text>`,
       )
       let bx = gx
       for (const [i, column] of columns.entries()) {
@@ -258,7 +268,7 @@ function renderSvg(meta, rows) {
           const yy = y(value)
           const h = top + panelH - yy
           s.push(
-            `<rect x="${bx}" y="${yy.toFixed(1)}" width="${barW}" height="${h.toFixed(1)}" fill="${SERIES_COLORS[column.id] ?? '#888'}"><title>${escapeXml(`${app.name}, ${rttMs} ms RTT, ${column.client}: ${column.label}: ${Math.round(value)} ms`)}</title></rect>`,
+            `<rect x="${bx}" y="${yy.toFixed(1)}" width="${barW}" height="${h.toFixed(1)}" fill="${SERIES_COLORS[column.id] ?? '#888'}"><title>${escapeXml(`${app.name}, ${latencyLabel(rttMs)}, ${column.client}: ${column.label}: ${Math.round(value)} ms`)}</title></rect>`,
           )
           if (column.client === 'push')
             s.push(`<rect x="${bx}" y="${yy.toFixed(1)}" width="${barW}" height="${h.toFixed(1)}" fill="url(#hatch)"/>`)
