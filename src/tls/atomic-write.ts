@@ -16,3 +16,13 @@ export async function writeFileAtomically(file: string, content: string, mode: n
     throw error
   }
 }
+
+// The error for a folder the plugin cannot store its files in, naming the option that moves it.
+export function cannotStoreError(what: string, directory: string, option: string, cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause)
+  return new Error(
+    `[vite-plugin-http2-push] cannot store ${what} in "${directory}" (${reason}). ` +
+      `Set the plugin option \`${option}\` to a writable directory, or configure \`server.https\` yourself.`,
+    { cause },
+  )
+}

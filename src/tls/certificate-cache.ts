@@ -3,7 +3,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, writeFileAtomically } from './atomic-write.js'
+import { PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, writeFileAtomically, cannotStoreError } from './atomic-write.js'
 import { ipAddressToBytes } from './ip-address.js'
 import { createLeafCertificate, leafNames } from './leaf-certificate.js'
 import type { Issuer, PemKeyAndCertificate } from './leaf-certificate.js'
@@ -115,11 +115,6 @@ async function writeCertificate(directory: string, { key, cert }: PemKeyAndCerti
     await writeFileAtomically(path.join(directory, KEY_FILE), key, PRIVATE_FILE_MODE)
     await writeFileAtomically(path.join(directory, CERT_FILE), cert, PUBLIC_FILE_MODE)
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause)
-    throw new Error(
-      `[vite-plugin-http2-push] cannot store the dev TLS certificate in "${directory}" (${reason}). ` +
-        'Set the plugin option `certDir` to a writable directory, or configure `server.https` yourself.',
-      { cause },
-    )
+    throw cannotStoreError('the dev TLS certificate', directory, 'certDir', cause)
   }
 }

@@ -4,7 +4,7 @@ import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } f
 import { mkdir, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, writeFileAtomically } from './atomic-write.js'
+import { PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, writeFileAtomically, cannotStoreError } from './atomic-write.js'
 import {
   basicConstraintsExtension,
   buildCertificate,
@@ -186,12 +186,7 @@ async function createCa(directory: string, permitted: PermittedNames, now: Date)
     )
     await writeFileAtomically(certFile, cert, PUBLIC_FILE_MODE)
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause)
-    throw new Error(
-      `[vite-plugin-http2-push] cannot store the local certificate authority in "${directory}" (${reason}). ` +
-        'Set the plugin option `caDir` to a writable directory, or configure `server.https` yourself.',
-      { cause },
-    )
+    throw cannotStoreError('the local certificate authority', directory, 'caDir', cause)
   }
   return { kind: 'local-ca', dir: directory, certFile, cert, key: privateKey }
 }
