@@ -4,7 +4,7 @@ import type { Connect } from 'vite'
 import type { ServedGraph } from '../graph/served-graph.js'
 import type { ServedResource } from '../graph/served-resource.js'
 import { headerString, isJavaScript } from '../render/captured-response.js'
-import { versionToken } from './versioned-url.js'
+import { versionParam, versionToken } from './versioned-url.js'
 
 /**
  * The query parameter of a source map URL the plugin serves: the module's own URL plus
@@ -12,8 +12,7 @@ import { versionToken } from './versioned-url.js'
  * else sees the URL, so Vite's host check, CORS, `base` and every plugin's middleware run for a
  * map request as for a request of its module.
  */
-const MAP_PARAM = '__h2map'
-const MAP_RE = new RegExp(`([?&])${MAP_PARAM}=([A-Za-z0-9_-]+)(?=&|$)`)
+const MAP_VERSION = versionParam('__h2map')
 
 /** What Vite appends to a JavaScript module it serves: its inline source map, on the last line. */
 const INLINE_MAP_PREFIX = Buffer.from('\n//# sourceMappingURL=data:application/json;base64,')
@@ -41,18 +40,12 @@ export function splitInlineSourceMap(body: Buffer): InlineSourceMap | undefined 
 
 /** The URL the plugin serves a resource's source map at: its own URL and its version. */
 function sourceMapUrl(resource: ServedResource): string {
-  const separator = resource.url.includes('?') ? '&' : '?'
-  return `${resource.url}${separator}${MAP_PARAM}=${versionToken(resource)}`
+  return MAP_VERSION.add(resource)
 }
 
 /** Splits a request URL into its module's URL and the version of the map asked for; undefined when it is no map URL. */
 export function parseSourceMapUrl(url: string): { url: string; version: string } | undefined {
-  const match = MAP_RE.exec(url)
-  if (!match) return undefined
-  const before = url.slice(0, match.index)
-  const after = url.slice(match.index + match[0].length)
-  const rest = match[1] === '?' ? (after ? `?${after.slice(1)}` : '') : after
-  return { url: before + rest, version: match[2]! }
+  return MAP_VERSION.take(url)
 }
 
 interface ExternalForm {

@@ -7,7 +7,6 @@ import type { ServedResource } from '../graph/served-resource.js'
  * plugin, and one module file never becomes two Vite modules because of it.
  */
 const VERSION_PARAM = '__h2v'
-const VERSION_RE = new RegExp(`([?&])${VERSION_PARAM}=([A-Za-z0-9_-]+)(?=&|$)`)
 
 /** The Cache-Control of a versioned URL answered at its current version. */
 export const IMMUTABLE = 'max-age=31536000, immutable'
@@ -24,10 +23,40 @@ export function versionToken(resource: ServedResource): string {
   return token
 }
 
+/** A query parameter that carries a resource's version token: added to its URL, taken off a request. */
+export interface VersionParam {
+  /** The resource's URL with its version token in the parameter. */
+  add(resource: ServedResource): string
+  /**
+   * Splits a request URL into the URL without the parameter and the token it carried; undefined
+   * when it carries none. `a?p=x&b` → `a?b`; `a?b&p=x` → `a?b`; `a?p=x` → `a`.
+   */
+  take(url: string): { url: string; version: string } | undefined
+}
+
+export function versionParam(name: string): VersionParam {
+  const pattern = new RegExp(`([?&])${name}=([A-Za-z0-9_-]+)(?=&|$)`)
+  return {
+    add(resource) {
+      const separator = resource.url.includes('?') ? '&' : '?'
+      return `${resource.url}${separator}${name}=${versionToken(resource)}`
+    },
+    take(url) {
+      const match = pattern.exec(url)
+      if (!match) return undefined
+      const before = url.slice(0, match.index)
+      const after = url.slice(match.index + match[0].length)
+      const rest = match[1] === '?' ? (after ? `?${after.slice(1)}` : '') : after
+      return { url: before + rest, version: match[2]! }
+    },
+  }
+}
+
+const VERSION = versionParam(VERSION_PARAM)
+
 /** The resource's URL with its version: what an import map, a script `src` or a link `href` names. */
 export function versionedUrl(resource: ServedResource): string {
-  const separator = resource.url.includes('?') ? '&' : '?'
-  return `${resource.url}${separator}${VERSION_PARAM}=${versionToken(resource)}`
+  return VERSION.add(resource)
 }
 
 /**
@@ -47,11 +76,5 @@ export function versionedHref(resource: ServedResource): string {
 
 /** Splits a request URL into the URL without the version and the version asked for; undefined when it carries none. */
 export function parseVersionedUrl(url: string): { url: string; version: string } | undefined {
-  const match = VERSION_RE.exec(url)
-  if (!match) return undefined
-  const before = url.slice(0, match.index)
-  const after = url.slice(match.index + match[0].length)
-  // `a?__h2v=x&b` → `a?b`; `a?b&__h2v=x` → `a?b`; `a?__h2v=x` → `a`
-  const rest = match[1] === '?' ? (after ? `?${after.slice(1)}` : '') : after
-  return { url: before + rest, version: match[2]! }
+  return VERSION.take(url)
 }
