@@ -115,8 +115,10 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
         let pushing: Promise<PushStats> | undefined
         planned = finalPlan(graph, entries, known, options.dynamicImports).then((found) => {
           const closureMs = performance.now() - preparing
-          const plan = withoutStaleForms(found, pageEntries, options.dynamicImports)
-          const learnedOnly = onlyThroughLearned(plan, pageEntries, options.dynamicImports).length
+          const { plan, learnedOnly } =
+            learnedEntries.length > 0
+              ? withoutStaleForms(found, pageEntries, options.dynamicImports)
+              : { plan: found, learnedOnly: 0 }
           forgetMissing(plan, learnedEntries)
           if (learnedEntries.length > 0) planParts.push(`${learnedOnly} learned`)
           const denied = describeDenied(plan.closure.denied)
@@ -251,24 +253,23 @@ function onlyThroughLearned(
 /**
  * The plan without what only the learned entries bring in at another `?t=` form of a module the
  * page itself reaches (after an edit the page imports `/src/a.ts?t=…`, while its last loads
- * requested `/src/a.ts`): delivering both would make the browser fetch that module twice.
+ * requested `/src/a.ts`): delivering both would make the browser fetch that module twice. Also
+ * counts what only the learned entries then bring in (for the log line).
  */
 function withoutStaleForms(
   plan: FinalPagePlan,
   pageEntries: readonly ResourceRequest[],
   dynamicImports: boolean,
-): FinalPagePlan {
+): { plan: FinalPagePlan; learnedOnly: number } {
   const learnedOnly = new Set(onlyThroughLearned(plan, pageEntries, dynamicImports))
-  if (learnedOnly.size === 0) return plan
+  if (learnedOnly.size === 0) return { plan, learnedOnly: 0 }
   const own = new Set(
     plan.closure.resources.filter((resource) => !learnedOnly.has(resource)).map((r) => withoutTimestamp(r.key)),
   )
   const stale = new Set([...learnedOnly].filter((resource) => own.has(withoutTimestamp(resource.key))))
-  if (stale.size === 0) return plan
-  return {
-    ...plan,
-    closure: { ...plan.closure, resources: plan.closure.resources.filter((resource) => !stale.has(resource)) },
-  }
+  if (stale.size === 0) return { plan, learnedOnly: learnedOnly.size }
+  const resources = plan.closure.resources.filter((resource) => !stale.has(resource))
+  return { plan: { ...plan, closure: { ...plan.closure, resources } }, learnedOnly: learnedOnly.size - stale.size }
 }
 
 /** A request key without Vite's HMR timestamp query (`t=<digits>`). */
