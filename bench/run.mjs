@@ -15,7 +15,8 @@
 //   --scenario LIST  cold,reload (default cold; --quick runs both)
 //   --reloads N      reload scenario: F5 reloads per run (default 4)
 //   --reload-runs N  reload scenario: runs per configuration, each in a new profile (default 3)
-//   --reload-configs LIST  vite-h1,vite-h2,plugin,plugin-nomap,bundled,immutable (default all)
+//   --reload-configs LIST  vite-h1,vite-h2,plugin,plugin-nomap,plugin-raw,plugin-always,bundled,immutable
+//                    (default all but plugin-raw and plugin-always)
 //   --pause MS       pause between two loads (default 1000)
 //   --quick          tiny generated app, 1 warm run, no added latency (CI; < 2 minutes)
 //   --name NAME      write bench/results/NAME.{md,json,svg} (default latest, or quick with --quick)
@@ -208,7 +209,7 @@ function serverOptions(app, kind, link) {
       CACHE,
       'vite-cache',
       key,
-      kind === 'plugin' || kind === 'plugin-nomap'
+      kind.startsWith('plugin')
         ? 'plugin'
         : kind === 'preview' || kind === 'build'
           ? 'build'

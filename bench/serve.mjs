@@ -8,6 +8,8 @@
 //         | 'vite-h2-immutable' (Vite HTTP/2, every non-document response forced `immutable`: a
 //           reload floor, correct only without edits)
 //         | 'plugin-nomap' (the plugin with `importMap: false`: as it was before the import map)
+//         | 'plugin-raw' (the plugin with `compression: 'off'`, `sourceMaps: 'inline'`: Vite's bytes)
+//         | 'plugin-always' (the plugin with `compression: 'always'`: compresses for loopback clients too)
 //         | 'vite-bundled' (Vite HTTP/2 with `experimental.bundledDev: true`),
 //     root, host, cacheDir, certDir, outDir, input?, optimizeDeps?, recording? }
 //
@@ -189,6 +191,14 @@ function connectHmrSink(url, base) {
   return socket
 }
 
+/** The plugin's options per server kind. */
+const PLUGIN_VARIANTS = {
+  plugin: {},
+  'plugin-nomap': { importMap: false },
+  'plugin-raw': { compression: 'off', sourceMaps: 'inline' },
+  'plugin-always': { compression: 'always' },
+}
+
 let closeServer = async () => {}
 let floorStats
 let url
@@ -226,9 +236,9 @@ async function start() {
   }
   const plugins = []
   if (kind === 'vite-h2-immutable') plugins.push(forceImmutable())
-  if (kind === 'plugin' || kind === 'plugin-nomap') {
+  if (kind.startsWith('plugin')) {
     const { http2Push } = await import('../dist/index.js')
-    plugin = http2Push({ certDir: options.certDir, ...(kind === 'plugin-nomap' ? { importMap: false } : {}) })
+    plugin = http2Push({ certDir: options.certDir, ...PLUGIN_VARIANTS[kind] })
     plugins.push(plugin)
   }
   const server = await vite.createServer({

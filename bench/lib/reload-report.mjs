@@ -41,6 +41,7 @@ function summarizeReloads(meta, results) {
           coldMs: pick(cold, 'ms'),
           coldBytes: pick(cold, 'bytes'),
           coldRequests: pick(cold, 'serverRequests'),
+          coldServerCpuMs: pick(cold, 'serverCpuMs'),
           firstMs: pick(first, 'ms'),
           warmCount: warm.length,
           warmMs: pick(warm, 'ms'),
@@ -73,6 +74,8 @@ function summarizeReloads(meta, results) {
         row.xFloor = row.warmMs / of('immutable')?.warmMs
         row.coldXViteH2 = row.coldMs / of('vite-h2')?.coldMs
         row.coldXNoMap = row.coldMs / of('plugin-nomap')?.coldMs
+        row.coldSpeedupVsViteH2 = of('vite-h2')?.coldMs / row.coldMs
+        row.coldBytesShare = row.coldBytes / of('vite-h2')?.coldBytes
         rows.push(row)
       }
     }
@@ -103,16 +106,16 @@ function renderMarkdown(meta, rows) {
     out.push(`#### ${app.label}${app.editFile ? ` — edit: \`${app.editFile}\` (import depth ${app.depth})` : ''}`)
     out.push('')
     out.push(
-      '| RTT | configuration | cold (new profile) | cold bytes | reload 1 | warm reload median (min–max) | speed-up vs Vite h2 | × floor | from cache | server requests (304) | bytes per reload | browser CPU | server CPU | after edit | edit: server requests | edit bytes | edit shown |',
+      '| RTT | configuration | cold (new profile) | cold: speed-up vs Vite h2 | cold bytes (% of Vite h2's) | cold: server CPU | reload 1 | warm reload median (min–max) | speed-up vs Vite h2 | × floor | from cache | server requests (304) | bytes per reload | browser CPU | server CPU | after edit | edit: server requests | edit bytes | edit shown |',
     )
-    out.push('|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    out.push('|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for (const r of appRows) {
       const warm =
         r.warmMs === undefined
           ? `**failed**: ${r.failed} load(s) (${r.errors.join('; ').slice(0, 100)})`
           : `**${ms(r.warmMs)}** (${ms(r.warmMin)}–${ms(r.warmMax)})${r.failed ? ` ${r.failed} failed` : ''}`
       out.push(
-        `| ${latencyLabel(r.latency)} | ${r.label} | ${ms(r.coldMs)} | ${bytes(r.coldBytes)} | ${ms(r.firstMs)} | ${warm} | ${times(r.speedupVsViteH2)} | ${times(r.xFloor)} | ${count(r.fromCache)} / ${count(r.resources)} | ${count(r.serverRequests)} (${count(r.notModified)}) | ${bytes(r.bytes)} | ${ms(r.browserCpuMs)} | ${ms(r.serverCpuMs)} | ${ms(r.editMs)} | ${count(r.editRequests)}${r.editRequestsMax !== undefined && r.editRequestsMax !== r.editRequests ? ` (max ${r.editRequestsMax})` : ''} | ${bytes(r.editBytes)} | ${r.editCount ? `${r.editShown}/${r.editCount}${r.editByF5 ? ` (${r.editByF5} by F5)` : ''}` : '—'} |`,
+        `| ${latencyLabel(r.latency)} | ${r.label} | ${ms(r.coldMs)} | ${times(r.coldSpeedupVsViteH2)} | ${bytes(r.coldBytes)}${Number.isFinite(r.coldBytesShare) ? ` (${Math.round(r.coldBytesShare * 100)}%)` : ''} | ${ms(r.coldServerCpuMs)} | ${ms(r.firstMs)} | ${warm} | ${times(r.speedupVsViteH2)} | ${times(r.xFloor)} | ${count(r.fromCache)} / ${count(r.resources)} | ${count(r.serverRequests)} (${count(r.notModified)}) | ${bytes(r.bytes)} | ${ms(r.browserCpuMs)} | ${ms(r.serverCpuMs)} | ${ms(r.editMs)} | ${count(r.editRequests)}${r.editRequestsMax !== undefined && r.editRequestsMax !== r.editRequests ? ` (max ${r.editRequestsMax})` : ''} | ${bytes(r.editBytes)} | ${r.editCount ? `${r.editShown}/${r.editCount}${r.editByF5 ? ` (${r.editByF5} by F5)` : ''}` : '—'} |`,
       )
     }
   }
@@ -140,6 +143,8 @@ const COLORS = {
   'vite-h2': '#52606d',
   plugin: '#e8590c',
   'plugin-nomap': '#f7b267',
+  'plugin-raw': '#c2255c',
+  'plugin-always': '#fcc419',
   bundled: '#2b8a3e',
   immutable: '#1c7ed6',
 }

@@ -14,6 +14,12 @@ export const RELOAD_CONFIGS = [
   { id: 'vite-h2', server: 'vite-h2', label: 'Vite dev, HTTP/2' },
   { id: 'plugin', server: 'plugin', label: 'plugin (import map, its default)' },
   { id: 'plugin-nomap', server: 'plugin-nomap', label: 'plugin, `importMap: false` (as before the import map)' },
+  {
+    id: 'plugin-raw',
+    server: 'plugin-raw',
+    label: "plugin, `compression: 'off'`, `sourceMaps: 'inline'` (Vite's bytes: as before issue 14)",
+  },
+  { id: 'plugin-always', server: 'plugin-always', label: "plugin, `compression: 'always'` (compresses on loopback too)" },
   { id: 'bundled', server: 'vite-bundled', label: 'Vite `experimental.bundledDev` (HTTP/2; an anchor)' },
   {
     id: 'immutable',
