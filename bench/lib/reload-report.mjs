@@ -106,7 +106,7 @@ function renderMarkdown(meta, rows) {
     out.push(`#### ${app.label}${app.editFile ? ` — edit: \`${app.editFile}\` (import depth ${app.depth})` : ''}`)
     out.push('')
     out.push(
-      '| RTT | configuration | cold (new profile) | cold: speed-up vs Vite h2 | cold bytes (% of Vite h2's) | cold: server CPU | reload 1 | warm reload median (min–max) | speed-up vs Vite h2 | × floor | from cache | server requests (304) | bytes per reload | browser CPU | server CPU | after edit | edit: server requests | edit bytes | edit shown |',
+      '| RTT | configuration | cold (new profile) | cold: speed-up vs Vite h2 | cold bytes (share of Vite h2) | cold: server CPU | reload 1 | warm reload median (min–max) | speed-up vs Vite h2 | × floor | from cache | server requests (304) | bytes per reload | browser CPU | server CPU | after edit | edit: server requests | edit bytes | edit shown |',
     )
     out.push('|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for (const r of appRows) {
