@@ -44,12 +44,17 @@ function withTimeout(promise, ms, what) {
 
 const held = []
 
+/** TestClient.loadPage's options: the page's dynamic imports (a framework app), and a browser's Referer. */
+function loadOptions(origin, path, { dynamicImports, referer }) {
+  return { dynamicImports, referer: referer ? `${origin}${path}` : undefined }
+}
+
 function encode(response) {
   return { status: response.status, headers: response.headers, body: response.body.toString('base64') }
 }
 
 serveRequests({
-  async load({ origin, path, push = true, timeoutMs = 120_000 }) {
+  async load({ origin, path, push = true, timeoutMs = 120_000, dynamicImports, referer = false }) {
     const cpuBefore = process.cpuUsage()
     const started = performance.now()
     const client = newClient(origin, push)
@@ -57,7 +62,7 @@ serveRequests({
       const load = await withTimeout(
         (async () => {
           await client.ready()
-          return client.loadPage(path)
+          return client.loadPage(path, loadOptions(origin, path, { dynamicImports, referer }))
         })(),
         timeoutMs,
         `loading ${origin}${path}`,
@@ -88,12 +93,12 @@ serveRequests({
   },
 
   /** Records what the floor replays: every response of the page's closure as a GET returns it. */
-  async record({ origin, path, file }) {
+  async record({ origin, path, file, dynamicImports, referer = false }) {
     const refusing = newClient(origin, false)
     const accepting = newClient(origin, true)
     try {
       await refusing.ready()
-      const load = await refusing.loadPage(path)
+      const load = await refusing.loadPage(path, loadOptions(origin, path, { dynamicImports, referer }))
       const htmlPreload = await refusing.get(path, DOCUMENT_REQUEST)
       await accepting.ready()
       const htmlPush = await accepting.get(path, DOCUMENT_REQUEST)

@@ -10,8 +10,9 @@
 //   --runs R         warm runs per configuration, after the cold one (default 5)
 //   --latency LIST   round-trip times in ms (default 0,20,100); `RTT@MBIT` adds a bandwidth cap
 //                    per direction, e.g. 100@20 = 100 ms RTT at 20 Mbit/s
-//   --apps LIST      generated,lodash,playground (default all three); generatedN = the generated
-//                    app with N modules (reload scenario: only at the first latency, for scaling)
+//   --apps LIST      generated,lodash,playground,sveltekit (default all four); generatedN = the
+//                    generated app with N modules (reload scenario: only at the first latency, for
+//                    scaling); sveltekit = test/frameworks/sveltekit, installed from its lockfile
 //   --scenario LIST  cold,reload (default cold; --quick runs both)
 //   --reloads N      reload scenario: F5 reloads per run (default 4)
 //   --reload-runs N  reload scenario: runs per configuration, each in a new profile (default 3)
@@ -76,7 +77,7 @@ const options = {
   )
     .split(',')
     .map((s) => s.trim()),
-  apps: (argv.apps ?? (quick ? 'generated' : 'generated,lodash,playground'))
+  apps: (argv.apps ?? (quick ? 'generated' : 'generated,lodash,playground,sveltekit'))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean),
@@ -220,6 +221,7 @@ function serverOptions(app, kind, link) {
     outDir: path.join(CACHE, 'builds', key),
     input: app.input,
     optimizeDeps: app.optimizeDeps,
+    framework: app.framework,
     recording: path.join(CACHE, 'recordings', `${key}.json`),
   }
 }
@@ -228,7 +230,12 @@ function startServer(app, kind, link, tag) {
   return startChild(path.join(BENCH, 'serve.mjs'), [JSON.stringify(serverOptions(app, kind, link))], {
     netns: link.serverNs,
     execArgv: ['--expose-gc'],
-    env: { ...process.env, DEBUG: kind.startsWith('plugin') ? 'vite-plugin-http2-push' : '', FORCE_COLOR: '0' },
+    env: {
+      ...process.env,
+      ...app.env,
+      DEBUG: kind.startsWith('plugin') ? 'vite-plugin-http2-push' : '',
+      FORCE_COLOR: '0',
+    },
     logFile: path.join(LOGS, `${appKey(app)}-${tag}.log`),
   })
 }
@@ -244,14 +251,17 @@ function startPushClient(link, tag) {
  * `vite build` of each app (once per benchmark run; cold scenario) and, at loopback, a primed
  * optimizer cache and (cold scenario) the floor's recording.
  */
-async function prepare(app, { cold }) {
+async function prepare(app, { cold, chromium }) {
   const local = loopback()
   if (cold) {
     say(`  ${app.name}: vite build`)
     const build = await startServer(app, 'build', local, 'build')
     await build.exited
-    if (!fs.existsSync(path.join(serverOptions(app, 'build', local).outDir, 'index.html')))
-      throw new Error(`vite build of ${app.name} wrote no index.html; see ${build.logFile}`)
+    const built = app.builtFile
+      ? path.join(app.root, app.builtFile)
+      : path.join(serverOptions(app, 'build', local).outDir, 'index.html')
+    if (!fs.existsSync(built))
+      throw new Error(`vite build of ${app.name} wrote no ${path.basename(built)}; see ${build.logFile}`)
   }
   const client = await startPushClient(local, `prepare-${app.name}`)
   try {
@@ -259,20 +269,24 @@ async function prepare(app, { cold }) {
       say(`  ${app.name}: priming the dependency optimizer cache (${kind})`)
       const server = await startServer(app, kind, local, `prime-${kind}`)
       try {
+        if (app.framework && kind === 'vite-h2') app.dynamicImports = await recordDynamicImports(app, server, chromium)
         const load = await client.request('load', {
           origin: server.info.url,
           path: app.page,
           push: false,
           timeoutMs: 120_000,
+          ...pushClientModel(app),
         })
         if (!load.ok) throw new Error(`priming ${kind} failed: ${load.error}`)
-        await sleep(1500)
+        // (a framework app: the plugin learns the page's dynamic imports from this load; 1.5 s quiet)
+        await sleep(2500)
         if (kind === 'plugin' && cold) {
           fs.mkdirSync(path.join(CACHE, 'recordings'), { recursive: true })
           const recorded = await client.request('record', {
             origin: server.info.url,
             path: app.page,
             file: serverOptions(app, 'floor', local).recording,
+            ...pushClientModel(app),
           })
           say(
             `  ${app.name}: recorded ${recorded.resources} responses (${(recorded.bytes / 1024 / 1024).toFixed(1)} MB) for the floor`,
@@ -284,6 +298,37 @@ async function prepare(app, { cold }) {
     }
   } finally {
     await client.close()
+  }
+}
+
+/**
+ * A framework app loads most of its code with `import()` once it runs: the push client requests
+ * those modules (as Chromium recorded them) after the static closure, with a browser's Referer
+ * (so the plugin can learn the page from the push client's own loads, as from a browser's).
+ */
+function pushClientModel(app) {
+  return app.framework ? { dynamicImports: app.dynamicImports ?? [], referer: true } : {}
+}
+
+/**
+ * The module URLs a framework page requests in Chromium from plain Vite HTTP/2, for the push
+ * client. Optimized dependencies (`?v=`, a hash that differs between servers) are left out:
+ * static imports of the other modules reach them.
+ */
+async function recordDynamicImports(app, server, chromium) {
+  const browser = await Browser.launch({
+    chromiumPath: chromium.path,
+    chromiumArgs: chromium.args,
+    logFile: path.join(LOGS, `chromium-prepare-${app.name}.log`),
+  })
+  try {
+    const load = await browser.load(`${server.info.url}${app.page}`, { urls: true })
+    if (!load.ok) throw new Error(`Chromium could not load ${app.name}: ${load.error}`)
+    const urls = [...new Set(load.urls)].filter((url) => url !== app.page && !/[?&]v=/.test(url))
+    say(`  ${app.name}: Chromium requested ${load.urls.length} resources; ${urls.length} for the push client's model`)
+    return urls
+  } finally {
+    await browser.close()
   }
 }
 
@@ -318,7 +363,7 @@ async function runBlock({ app, link, latency, browser, pushClient, results, figu
           result = await pushClient
             .request(
               'load',
-              { origin, path: app.page, push: true, timeoutMs: options.loadTimeoutMs },
+              { origin, path: app.page, push: true, timeoutMs: options.loadTimeoutMs, ...pushClientModel(app) },
               options.loadTimeoutMs + 30_000,
             )
             .catch((error) => ({ ok: false, error: error.message }))
@@ -466,7 +511,7 @@ async function main() {
   say('\nPreparing apps')
   for (const name of options.apps) {
     const app = await prepareApp(name, options)
-    await prepare(app, { cold })
+    await prepare(app, { cold, chromium: { path: chromiumPath(), args: CHROMIUM_ARGS } })
     apps.push(app)
   }
   // a scaling app (generatedN) runs at loopback only

@@ -11,7 +11,9 @@
 //         | 'plugin-raw' (the plugin with `compression: 'off'`, `sourceMaps: 'inline'`: Vite's bytes)
 //         | 'plugin-always' (the plugin with `compression: 'always'`: compresses for loopback clients too)
 //         | 'vite-bundled' (Vite HTTP/2 with `experimental.bundledDev: true`),
-//     root, host, cacheDir, certDir, outDir, input?, optimizeDeps?, recording? }
+//     root, host, cacheDir, certDir, outDir, input?, optimizeDeps?, recording?,
+//     framework? ('sveltekit': the app's own Vite, framework plugins and packed plugin, from its
+//                 bench-entry.mjs; the framework decides where it builds) }
 //
 // kind 'build' runs `vite build` into outDir, reports ready and exits.
 import crypto from 'node:crypto'
@@ -19,6 +21,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import tls from 'node:tls'
+import { pathToFileURL } from 'node:url'
 import { stripVTControlCharacters } from 'node:util'
 import { serveRequests } from './lib/child.mjs'
 
@@ -49,6 +52,28 @@ function readCert() {
   }
 }
 
+/**
+ * Vite, the framework's plugins (none for a plain app) and the plugin's factory: the repo's, or,
+ * for a framework app, the app's own (SvelteKit reads its config from the working directory).
+ */
+async function loadTools() {
+  if (!options.framework) {
+    const vite = await import('vite')
+    return {
+      vite,
+      frameworkPlugins: async () => [],
+      http2Push: async () => (await import('../dist/index.js')).http2Push,
+    }
+  }
+  process.chdir(options.root)
+  const entry = await import(pathToFileURL(path.join(options.root, 'bench-entry.mjs')).href)
+  return {
+    vite: entry.vite,
+    frameworkPlugins: async () => [await entry.frameworkPlugins()].flat(),
+    http2Push: async () => entry.http2Push,
+  }
+}
+
 function viteBase(vite) {
   return {
     root: options.root,
@@ -63,6 +88,8 @@ function viteBase(vite) {
 }
 
 function buildOptions() {
+  // a framework decides where its build goes (SvelteKit: .svelte-kit/output)
+  if (options.framework) return {}
   return {
     outDir: options.outDir,
     emptyOutDir: true,
@@ -219,14 +246,21 @@ async function start() {
     closeServer = () => new Promise((resolve) => server.close(() => resolve()))
     return `https://${options.publicHost}:${server.address().port}`
   }
-  const vite = await import('vite')
+  const tools = await loadTools()
+  const { vite } = tools
   if (kind === 'build') {
-    await vite.build({ ...viteBase(vite), logLevel: 'warn', build: buildOptions() })
+    await vite.build({
+      ...viteBase(vite),
+      plugins: await tools.frameworkPlugins(),
+      logLevel: 'warn',
+      build: buildOptions(),
+    })
     return undefined
   }
   if (kind === 'preview') {
     const server = await vite.preview({
       ...viteBase(vite),
+      plugins: await tools.frameworkPlugins(),
       build: buildOptions(),
       preview: { host: options.host, port: 0, strictPort: false, https: readCert(), open: false },
     })
@@ -234,10 +268,10 @@ async function start() {
     closeServer = () => server.close()
     return `https://${options.publicHost}:${server.httpServer.address().port}`
   }
-  const plugins = []
+  const plugins = await tools.frameworkPlugins()
   if (kind === 'vite-h2-immutable') plugins.push(forceImmutable())
   if (kind.startsWith('plugin')) {
-    const { http2Push } = await import('../dist/index.js')
+    const http2Push = await tools.http2Push()
     plugin = http2Push({ certDir: options.certDir, ...PLUGIN_VARIANTS[kind] })
     plugins.push(plugin)
   }

@@ -131,6 +131,53 @@ function playgroundApp() {
   }
 }
 
+/** The bench's marker in the SvelteKit fixture's home route: set once it hydrated and its lazy component loaded. */
+const SVELTEKIT_MARKER = `
+    // bench: the page is loaded once it hydrated and its lazy component arrived
+    document.documentElement.dataset.loaded = 'true'
+    globalThis.__appLoadedAt = performance.now()`
+
+/**
+ * `sveltekit`: test/frameworks/sveltekit (SvelteKit 2 + adapter-node, 300 Svelte components on /,
+ * one lazy component), installed from its lockfile by test/support/framework-app.ts with the plugin
+ * from `npm pack`. Every configuration runs SvelteKit's own Vite and its `sveltekit()` plugins
+ * (serve.mjs imports them through `bench-entry.mjs` in the app). The route's slow streamed part is
+ * off (SLOW_MS=0): the bench times module loading, not a slow load function.
+ */
+async function sveltekitApp() {
+  const { prepareFrameworkApp } = await importSupport('framework-app')
+  const prepared = await prepareFrameworkApp('sveltekit', 300)
+  const root = prepared.dir
+  const page = path.join(root, 'src/routes/+page.svelte')
+  const source = fs.readFileSync(page, 'utf8')
+  const lazyLoaded = "Lazy = (await import('$lib/Lazy.svelte')).default"
+  if (!source.includes(lazyLoaded))
+    throw new Error(`the SvelteKit fixture's ${page} changed: put the bench marker back`)
+  fs.writeFileSync(page, source.replace(lazyLoaded, `${lazyLoaded}${SVELTEKIT_MARKER}`))
+  fs.writeFileSync(
+    path.join(root, 'bench-entry.mjs'),
+    "// The app's own Vite, SvelteKit plugins and packed plugin, for bench/serve.mjs.\n" +
+      "export * as vite from 'vite'\nexport { sveltekit as frameworkPlugins } from '@sveltejs/kit/vite'\nexport { http2Push } from 'vite-plugin-http2-push'\n",
+  )
+  const version = (name) =>
+    JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version
+  return {
+    name: 'sveltekit',
+    label: `SvelteKit ${version('@sveltejs/kit')} (300 Svelte components, SSR; Svelte ${version('svelte')}, Vite ${version('vite')})`,
+    root,
+    page: '/',
+    framework: 'sveltekit',
+    optimizeDeps: {},
+    env: { SLOW_MS: '0' },
+    // the reload scenario's edit: the module all 300 components import (Svelte's HMR takes it:
+    // no reload of its own, so the bench's F5 after 4 s does it)
+    editFile: 'src/lib/generated/shared.js',
+    depth: 2,
+    // what `vite build` writes for vite preview (SvelteKit decides where)
+    builtFile: '.svelte-kit/output/client/_app/version.json',
+  }
+}
+
 export async function prepareApp(name, options) {
   if (name === 'generated') return { ...(await generatedApp(options)), name: 'generated' }
   const scaled = /^generated(\d+)$/.exec(name)
@@ -138,5 +185,6 @@ export async function prepareApp(name, options) {
   if (scaled) return { ...(await generatedApp({ ...options, modules: Number(scaled[1]) })), name, scaling: true }
   if (name === 'lodash') return lodashApp()
   if (name === 'playground') return playgroundApp()
-  throw new Error(`unknown app ${name} (known: generated, generatedN, lodash, playground)`)
+  if (name === 'sveltekit') return sveltekitApp()
+  throw new Error(`unknown app ${name} (known: generated, generatedN, lodash, playground, sveltekit)`)
 }

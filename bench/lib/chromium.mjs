@@ -159,9 +159,10 @@ export class Browser {
   /**
    * One timed load in a fresh browser context: navigates to `url` and polls (Runtime.evaluate)
    * until the page sets `globalThis.__appLoadedAt`, which is `performance.now()` in the page,
-   * i.e. milliseconds since navigation start. Returns that, with the browser's CPU for the load.
+   * i.e. milliseconds since navigation start. Returns that, with the browser's CPU for the load
+   * (and, with `urls`, the same-origin resources the page requested).
    */
-  async load(url, { timeoutMs = 120_000, pollMs = 25 } = {}) {
+  async load(url, { timeoutMs = 120_000, pollMs = 25, urls = false } = {}) {
     const { browserContextId } = await this.send('Target.createBrowserContext', { disposeOnDetach: true })
     try {
       const { targetId } = await this.send('Target.createTarget', { url: 'about:blank', browserContextId })
@@ -200,6 +201,19 @@ export class Browser {
         sessionId,
       )
       const summary = result.value
+      if (urls) {
+        // the page's own resources (path + query), in the order it requested them
+        const { result: names } = await this.send(
+          'Runtime.evaluate',
+          {
+            expression:
+              "performance.getEntriesByType('resource').map((e) => new URL(e.name)).filter((u) => u.origin === location.origin).map((u) => u.pathname + u.search)",
+            returnByValue: true,
+          },
+          sessionId,
+        )
+        summary.urls = names.value
+      }
       // normally equal to loadedAt; larger when the page reloaded itself before it finished
       const ms = summary.documents > 1 ? summary.sinceFirstNavigation : loadedAt
       return {

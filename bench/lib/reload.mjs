@@ -19,7 +19,11 @@ export const RELOAD_CONFIGS = [
     server: 'plugin-raw',
     label: "plugin, `compression: 'off'`, `sourceMaps: 'inline'` (Vite's bytes: as before issue 14)",
   },
-  { id: 'plugin-always', server: 'plugin-always', label: "plugin, `compression: 'always'` (compresses on loopback too)" },
+  {
+    id: 'plugin-always',
+    server: 'plugin-always',
+    label: "plugin, `compression: 'always'` (compresses on loopback too)",
+  },
   { id: 'bundled', server: 'vite-bundled', label: 'Vite `experimental.bundledDev` (HTTP/2; an anchor)' },
   {
     id: 'immutable',
@@ -49,7 +53,10 @@ export async function runReloadBlock(ctx) {
   const { app, link, latency, options, say, results } = ctx
   // a scaling app (generatedN) gets one run of Vite h2, the plugin and the floor: it shows how the
   // HTML (import map) and the reload scale, not every configuration again
-  const wanted = app.scaling ? ['vite-h2', 'plugin', 'immutable'] : options.reloadConfigs
+  // (bundledDev does not support SSR: no `bundled` for a framework app)
+  const wanted = app.scaling
+    ? ['vite-h2', 'plugin', 'immutable']
+    : options.reloadConfigs.filter((id) => !(app.framework && id === 'bundled'))
   const configs = RELOAD_CONFIGS.filter(
     (config) => wanted.includes(config.id) && options.reloadConfigs.includes(config.id),
   )

@@ -37,6 +37,19 @@ export interface PageLoad {
   requestWaves: number
 }
 
+/** How {@link TestClient.loadPage} models what a browser does beyond the HTML's static closure. */
+export interface LoadOptions {
+  /**
+   * Module URLs the page's code loads with `import()` once it runs (as a browser recorded them):
+   * those not reached through static imports are requested in one wave after the static closure,
+   * and their static imports after that. A lower bound of a browser's waves: a browser needs one
+   * more for each level of nested `import()`.
+   */
+  dynamicImports?: readonly string[]
+  /** Send `Referer: <origin><page>` with module requests, as a browser does (lets the plugin learn the page). */
+  referer?: string
+}
+
 export interface ClientOptions {
   enablePush?: boolean
   /** How many promised-but-not-started pushes the client keeps (Node's default is 200). */
@@ -99,8 +112,10 @@ export class TestClient implements AsyncDisposable {
   }
 
   /** Loads a page: the HTML, then every static import wave; pushed responses are used, the rest requested. */
-  async loadPage(path: string): Promise<PageLoad> {
+  async loadPage(path: string, options: LoadOptions = {}): Promise<PageLoad> {
     await init()
+    const referer = options.referer ? { referer: options.referer } : {}
+    let dynamicImports = options.dynamicImports ?? []
     const pushesBefore = this.pushes.length
     const htmlResponse = await this.get(path, DOCUMENT_REQUEST)
     const html = htmlResponse.body.toString('utf8')
@@ -142,7 +157,7 @@ export class TestClient implements AsyncDisposable {
           if (!response) {
             requestedThisWave = true
             load.requested.add(key)
-            response = await this.get(entry.request, this.moduleRequestHeaders[entry.as])
+            response = await this.get(entry.request, { ...this.moduleRequestHeaders[entry.as], ...referer })
           }
           load.closure.set(key, response)
           this.held.set(key, response)
@@ -160,6 +175,17 @@ export class TestClient implements AsyncDisposable {
             next.push({ path, as: 'script', request: importMap[path] ?? path })
           }
         }
+      }
+      // the static closure is done: the code now runs and imports what it loads dynamically
+      if (next.length === 0 && dynamicImports.length > 0) {
+        for (const path of dynamicImports) {
+          const key = keyOf(path, 'script')
+          if (!seen.has(key)) {
+            seen.add(key)
+            next.push({ path, as: 'script', request: importMap[path] ?? path })
+          }
+        }
+        dynamicImports = []
       }
       wave = next
     }
