@@ -6,8 +6,10 @@
 // 15 MiB per connection) so it is not held back by node's 64 KiB defaults on a slow link.
 //
 // IPC commands: load, record (the floor's recording), hold / release (memory per connection), close.
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
+import tls from 'node:tls'
 import { performance } from 'node:perf_hooks'
 import { serveRequests } from './lib/child.mjs'
 import { DOCUMENT_REQUEST } from '../test/support/browser-headers.mjs'
@@ -157,6 +159,23 @@ serveRequests({
     }
     times.sort((a, b) => a - b)
     return { medianMs: times[times.length >> 1], times }
+  },
+
+  /**
+   * base64 SHA-256 of the public key of the certificate the server presents (what Chromium's
+   * `--ignore-certificate-errors-spki-list` takes): asked of the running server, because the
+   * plugin renews its certificate when it serves a new host.
+   */
+  async spki({ host, port }) {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host, port, servername: 'localhost', rejectUnauthorized: false })
+      socket.once('secureConnect', () => {
+        const key = socket.getPeerX509Certificate().publicKey.export({ type: 'spki', format: 'der' })
+        resolve(crypto.createHash('sha256').update(key).digest('base64'))
+        socket.end()
+      })
+      socket.once('error', reject)
+    })
   },
 
   close() {

@@ -34,7 +34,7 @@ import { startChild, tail } from './lib/child.mjs'
 import { Browser } from './lib/chromium.mjs'
 import { loopback, startLink, tunlinkUnavailable } from './lib/link.mjs'
 import { describeMachine } from './lib/proc.mjs'
-import { RELOAD_CONFIGS, runReloadBlock, spkiHash } from './lib/reload.mjs'
+import { RELOAD_CONFIGS, runReloadBlock } from './lib/reload.mjs'
 import { writeReloadReports } from './lib/reload-report.mjs'
 import { writeReports } from './lib/report.mjs'
 import { parsePluginLogs } from './lib/stats.mjs'
@@ -522,7 +522,6 @@ async function main() {
   const figures = []
   const links = []
   let chromiumVersion
-  const spki = reload ? spkiHash(path.join(CERT_DIR, 'cert.pem')) : undefined
   for (const latency of latencies) {
     const link =
       latency.rttMs === 0 && !latency.rateMbit
@@ -569,7 +568,10 @@ async function main() {
             startServer,
             waitUntilIdle,
             chromium: { path: chromiumPath(), args: CHROMIUM_ARGS },
-            spki,
+            serverSpki: (url) => {
+              const target = new URL(url)
+              return pushClient.request('spki', { host: target.hostname, port: Number(target.port) })
+            },
             logs: LOGS,
             results: reloadResults,
             measureRtt: async (url) => {

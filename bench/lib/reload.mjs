@@ -3,7 +3,6 @@
 // reloads (CDP Page.reload), then "edit one leaf module, then reload". Per step: the load time,
 // modules served from the browser cache (Resource Timing transferSize 0), requests that reached
 // the server and bytes it wrote (counted by serve.mjs), browser and server CPU.
-import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { Browser } from './chromium.mjs'
@@ -32,13 +31,6 @@ export const RELOAD_CONFIGS = [
   },
 ]
 
-/** base64 SHA-256 of the certificate's public key, as `--ignore-certificate-errors-spki-list` takes it. */
-export function spkiHash(certFile) {
-  const cert = new crypto.X509Certificate(fs.readFileSync(certFile))
-  const spki = cert.publicKey.export({ type: 'spki', format: 'der' })
-  return crypto.createHash('sha256').update(spki).digest('base64')
-}
-
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const fmt = (ms) => (ms === undefined ? '—' : `${Math.round(ms)} ms`)
 const kb = (bytes) => (bytes === undefined ? '?' : `${Math.round(bytes / 1024)} kB`)
@@ -47,7 +39,7 @@ const kb = (bytes) => (bytes === undefined ? '?' : `${Math.round(bytes / 1024)} 
  * One app at one latency: starts every configuration's server, then alternates the
  * configurations run by run. Each (configuration, run) gets a new browser with a new profile.
  *
- * ctx: { app, link, latency, options, say, startServer, waitUntilIdle, chromium: { path, args }, spki, logs, results }
+ * ctx: { app, link, latency, options, say, startServer, waitUntilIdle, chromium: { path, args }, serverSpki, logs, results }
  */
 export async function runReloadBlock(ctx) {
   const { app, link, latency, options, say, results } = ctx
@@ -117,7 +109,7 @@ async function oneRun({
   original,
   link,
   chromium,
-  spki,
+  serverSpki,
   logs,
 }) {
   const { server, origin } = entry
@@ -130,7 +122,8 @@ async function oneRun({
       chromiumPath: chromium.path,
       chromiumArgs: chromium.args,
       netns: link.clientNs,
-      spkiHash: spki,
+      // the certificate this server presents now, trusted by its key
+      spkiHash: await serverSpki(origin),
       logFile: path.join(logs, `chromium-reload-${app.name}-${latency.key}-${config.id}.log`),
     })
     const tab = await browser.openProfileTab()
