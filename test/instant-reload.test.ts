@@ -50,6 +50,8 @@ describe.skipIf(!requireBrowserOrSkip())('instant reloads in a real Chromium pro
   let page: Page
   const requests: RecordedRequest[] = []
   const moduleRequests = () => subresourceRequests(requests)
+  /** The status of each document request since the last load() began. */
+  const documentStatuses = () => requests.filter((r) => r.dest === 'document').map((r) => r.answer.split(' ')[0])
 
   async function load(action: () => Promise<unknown>): Promise<RecordedRequest[]> {
     requests.length = 0
@@ -89,6 +91,8 @@ describe.skipIf(!requireBrowserOrSkip())('instant reloads in a real Chromium pro
   it('a reload costs the HTML alone: no module request reaches the server', async () => {
     await load(() => page.reload())
     expect(await load(() => page.reload())).toEqual([])
+    // the HTML itself: unchanged since the last load, so a 304 (its ETag is that of the prepared page)
+    expect(documentStatuses()).toEqual(['304'])
     const notFromCache = await page.evaluate(() =>
       performance
         .getEntriesByType('resource')
@@ -113,7 +117,10 @@ describe.skipIf(!requireBrowserOrSkip())('instant reloads in a real Chromium pro
     )
     expect(fetched.some((r) => /^\/src\/leaf\.js\?t=\d+$/.test(r.url))).toBe(true)
     expect(fetched.length).toBeLessThanOrEqual(CHAIN + 2)
+    // the page's map changed with the edit: its HTML came in full
+    expect(documentStatuses()[0]).toBe('200')
     expect(await load(() => page.reload())).toEqual([])
+    expect(documentStatuses()).toEqual(['304'])
     expect(await page.textContent('#app')).toMatch(/^leaf-1 /)
   })
 })

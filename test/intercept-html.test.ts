@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ifNoneMatchHits } from '../src/page/html-revalidation.js'
 import { HOLD_PAUSE_MS, interceptHtml, MAX_HELD_BYTES, type HtmlInterceptHooks } from '../src/page/intercept-html.js'
 
 /**
@@ -61,7 +62,11 @@ function newSeen(): Seen {
   return { prepared: [], rest: [], errors: [], beforeEndCalls: 0 }
 }
 
-async function serveHttp1(hooks: HtmlInterceptHooks, handler: Handler): Promise<Received> {
+async function serveHttp1(
+  hooks: HtmlInterceptHooks,
+  handler: Handler,
+  requestHeaders: Record<string, string> = {},
+): Promise<Received> {
   const server = http.createServer((_req: IncomingMessage, res: ServerResponse) => {
     interceptHtml(res, hooks)
     void handler(res)
@@ -72,7 +77,7 @@ async function serveHttp1(hooks: HtmlInterceptHooks, handler: Handler): Promise<
   const started = performance.now()
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path: '/' }, (response) => {
+      .get({ host: '127.0.0.1', port, path: '/', headers: requestHeaders }, (response) => {
         const chunks: Buffer[] = []
         let firstByteMs = -1
         response.on('data', (chunk: Buffer) => {
@@ -93,7 +98,11 @@ async function serveHttp1(hooks: HtmlInterceptHooks, handler: Handler): Promise<
   })
 }
 
-async function serveHttp2(hooks: HtmlInterceptHooks, handler: Handler): Promise<Received> {
+async function serveHttp2(
+  hooks: HtmlInterceptHooks,
+  handler: Handler,
+  requestHeaders: Record<string, string> = {},
+): Promise<Received> {
   const server = http2.createServer((_req, res) => {
     interceptHtml(res as unknown as ServerResponse, hooks)
     void handler(res as unknown as ServerResponse)
@@ -105,7 +114,7 @@ async function serveHttp2(hooks: HtmlInterceptHooks, handler: Handler): Promise<
   servers.push(session)
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': '/' })
+    const stream = session.request({ ':path': '/', ...requestHeaders })
     let headers: http2.IncomingHttpHeaders = {}
     const chunks: Buffer[] = []
     let firstByteMs = -1
@@ -151,6 +160,29 @@ describe.each([
     expect(received.headers.etag).not.toBe('W/"old"')
     expect(seen.prepared).toEqual([{ head: html, complete: true }])
     expect(seen.beforeEndCalls).toBe(0)
+  })
+
+  it('one res.end(html) whose prepared bytes the client holds (If-None-Match): a 304 without a body', async () => {
+    const html = HEAD + BODY
+    const handler = (res: ServerResponse) => {
+      res.setHeader('content-type', 'text/html')
+      res.setHeader('content-length', Buffer.byteLength(html))
+      res.setHeader('etag', 'W/"vite-own"')
+      res.end(html)
+    }
+    const first = await serve(insertingHooks(newSeen()), handler)
+    const etag = String(first.headers.etag)
+    const again = await serve(insertingHooks(newSeen()), handler, { 'if-none-match': etag })
+    expect(again.status).toBe(304)
+    expect(again.body.length).toBe(0)
+    expect(again.headers.etag).toBe(etag)
+    expect(again.headers['content-type']).toBeUndefined()
+    // the ETag Vite gave the unprepared page, or another page's: the prepared page in full
+    for (const other of ['W/"vite-own"', 'W/"other", "another"']) {
+      const full = await serve(insertingHooks(newSeen()), handler, { 'if-none-match': other })
+      expect(full.status, other).toBe(200)
+      expect(full.body.toString(), other).toBe(first.body.toString())
+    }
   })
 
   it('writeHead (headers object), write chunks with the head split across them, end(cb): holds only the head', async () => {
@@ -322,5 +354,16 @@ describe.each([
     expect(missing.status).toBe(404)
     expect(missing.body.toString()).toBe(HEAD)
     expect(seen.prepared).toEqual([])
+  })
+})
+
+describe('ifNoneMatchHits', () => {
+  it('compares weakly, over a list, and takes *', () => {
+    expect(ifNoneMatchHits('W/"a"', 'W/"a"')).toBe(true)
+    expect(ifNoneMatchHits('"a"', 'W/"a"')).toBe(true)
+    expect(ifNoneMatchHits('W/"b", W/"a"', 'W/"a"')).toBe(true)
+    expect(ifNoneMatchHits('*', 'W/"a"')).toBe(true)
+    expect(ifNoneMatchHits('W/"b"', 'W/"a"')).toBe(false)
+    expect(ifNoneMatchHits(undefined, 'W/"a"')).toBe(false)
   })
 })

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { answerNotModified, ifNoneMatchHits } from './html-revalidation.js'
 
 /** What the page pipeline does with an HTML response on its way out. */
 export interface HtmlInterceptHooks {
@@ -46,7 +47,8 @@ interface Write {
  * Hooks the response so that a 200 `text/html` body goes through `hooks.prepare` before it is
  * sent, however it is written:
  * - one `res.end(html)`: the whole body is prepared, and the response ends with the prepared HTML,
- *   an ETag of its own and a corrected `Content-Length` when it changed;
+ *   an ETag of its own and a corrected `Content-Length` when it changed, or a 304 without a body
+ *   when the request's `If-None-Match` names that ETag (a reload of an unchanged page);
  * - `writeHead` (deferred while the body is held), then `write` chunks (string, Buffer or
  *   Uint8Array, any encoding), then `end`: only the head is held and prepared; the rest passes
  *   through untouched as it is written (seen by `hooks.onRest` as text), and the response ends
@@ -170,10 +172,14 @@ export function interceptHtml(res: ServerResponse, hooks: HtmlInterceptHooks): v
     // Deferred too: the headers may still change until the head has been prepared.
   }
 
-  /** One `res.end(html)`: prepare the whole body, then end with it. */
+  /**
+   * One `res.end(html)`: prepare the whole body, then end with it, or with a 304 when the client
+   * already holds the prepared bytes (its `If-None-Match` names their ETag).
+   */
   const prepareWhole = (write: Write) => {
     state = 'preparing'
     const html = decoder!.decode(write.bytes)
+    let notModified = false
     hooks
       .prepare(html, true)
       .then(
@@ -181,8 +187,10 @@ export function interceptHtml(res: ServerResponse, hooks: HtmlInterceptHooks): v
           if (finalHtml === html || res.headersSent) return write.chunk
           const body = encodeEdited(html, finalHtml, write.bytes, charset)
           if (!body) throw new Error(`cannot write the prepared HTML back in charset ${charset}`)
-          res.setHeader('etag', `W/"${createHash('sha1').update(body).digest('base64url')}"`)
+          const etag = `W/"${createHash('sha1').update(body).digest('base64url')}"`
+          res.setHeader('etag', etag)
           if (res.hasHeader('content-length')) res.setHeader('content-length', body.length)
+          notModified = ifNoneMatchHits(res.req?.headers['if-none-match'], etag)
           return body
         },
         (error: unknown) => {
@@ -194,12 +202,15 @@ export function interceptHtml(res: ServerResponse, hooks: HtmlInterceptHooks): v
         hooks.onError(error)
         return write.chunk
       })
-      .then((body) => (hooks.encode ? hooks.encode(body as string | Buffer).catch(() => body) : body))
+      .then((body) => (hooks.encode && !notModified ? hooks.encode(body as string | Buffer).catch(() => body) : body))
       .then((body) => {
         restore()
         state = 'done'
-        if (!res.writableEnded && !res.destroyed)
-          original.end.call(res, body, body === write.chunk ? write.encoding : undefined, write.callback)
+        if (res.writableEnded || res.destroyed) return
+        if (notModified) {
+          answerNotModified(res)
+          original.end.call(res, undefined, undefined, write.callback)
+        } else original.end.call(res, body, body === write.chunk ? write.encoding : undefined, write.callback)
       })
   }
 

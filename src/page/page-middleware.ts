@@ -137,12 +137,16 @@ export function createPageMiddleware(context: PageContext): Connect.NextHandleFu
           ? await planned
           : await Promise.race([planned, delay(STREAMED_HEAD_WAIT_MS).then(() => undefined)])
         const edit = new MagicString(html)
+        // Counted (external maps made, bodies compressed) once the HTML is on its way: that work
+        // is for the module requests that follow, and must not delay the page itself.
         if (choice.links && plan)
-          bytes = deliveredBytes(req, plan.closure.resources, {
-            externalSourceMaps: options.sourceMaps === 'external',
-            compression: options.compression,
-            bodies: context.bodies,
-          }).catch(() => undefined)
+          bytes = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+            deliveredBytes(req, plan.closure.resources, {
+              externalSourceMaps: options.sourceMaps === 'external',
+              compression: options.compression,
+              bodies: context.bodies,
+            }).catch(() => undefined),
+          )
         if (choice.links && plan) {
           const map = options.importMap ? addImportMap(edit, page, plan.closure.resources) : undefined
           if (options.importMap && !map) debug?.(`${pageUrl}: its own import map cannot be merged; no versioned URLs`)
