@@ -24,6 +24,7 @@ import { interceptHtml } from './intercept-html.js'
 import type { KnownPages } from './known-pages.js'
 import type { LearnedClosure } from './learned-closure.js'
 import { connectionOf } from './learning-middleware.js'
+import { withoutHmrTimestamp } from './hmr-timestamp.js'
 import { describeBytes, describeDenied, describePushes } from './page-log.js'
 import { finalPlan, knownPlan, type FinalPagePlan } from './page-plan.js'
 
@@ -268,19 +269,12 @@ function withoutStaleForms(
   const learnedOnly = new Set(onlyThroughLearned(plan, pageEntries, dynamicImports))
   if (learnedOnly.size === 0) return { plan, learnedOnly: 0 }
   const own = new Set(
-    plan.closure.resources.filter((resource) => !learnedOnly.has(resource)).map((r) => withoutTimestamp(r.key)),
+    plan.closure.resources.filter((resource) => !learnedOnly.has(resource)).map((r) => withoutHmrTimestamp(r.key)),
   )
-  const stale = new Set([...learnedOnly].filter((resource) => own.has(withoutTimestamp(resource.key))))
+  const stale = new Set([...learnedOnly].filter((resource) => own.has(withoutHmrTimestamp(resource.key))))
   if (stale.size === 0) return { plan, learnedOnly: learnedOnly.size }
   const resources = plan.closure.resources.filter((resource) => !stale.has(resource))
   return { plan: { ...plan, closure: { ...plan.closure, resources } }, learnedOnly: learnedOnly.size - stale.size }
-}
-
-/** A request key without Vite's HMR timestamp query (`t=<digits>`). */
-function withoutTimestamp(key: string): string {
-  return key
-    .replace(/([?&])t=\d+(&|$)/, (_, separator: string, after: string) => (after ? separator : ''))
-    .replace(/\?$/, '')
 }
 
 /** `first`, then what `more` adds (by URL and kind), in order. */
