@@ -19,7 +19,7 @@ const MAX_REMEMBERED_DECISIONS = 50_000
  * no `server.fs.deny` pattern, and the same holds for the file a symlink points to and for the file
  * Vite resolved the URL to. Uses Vite's own `isFileLoadingAllowed`, without the module paths Vite
  * learnt at runtime (`safeModulePaths`: Vite 8.4.0 adds files there that an HTML page merely
- * linked, and serves them from then on).
+ * linked, and serves them from then on), but with Vite's optimized dependencies (`<cacheDir>/deps`).
  */
 export function createFsGuard(server: ViteDevServer, debug: Debug): DeliveryGuard {
   const config = server.config
@@ -69,9 +69,15 @@ export function createFsGuard(server: ViteDevServer, debug: Debug): DeliveryGuar
  */
 function fileCheck(config: ResolvedConfig): (file: string) => boolean {
   const loadingAllowed = viteLoadingCheck()
-  // Vite's config without the paths it learnt at runtime: only `allow`, `deny` and `strict` count.
-  const staticConfig = Object.create(config, { safeModulePaths: { value: new Set<string>() } }) as ResolvedConfig
-  const realAllow = config.server.fs.allow.map((dir) => realPath(dir) ?? dir)
+  // Vite's config without the paths it learnt at runtime: only `allow`, `deny` and `strict` count,
+  // and the folder of Vite's own dependency bundles (Vite resolves imports there by a runtime-learnt
+  // path; a `cacheDir` outside `allow` would otherwise deny every optimized dependency).
+  const allow = [...config.server.fs.allow, optimizedDepsDir(config)]
+  const staticConfig = Object.create(config, {
+    safeModulePaths: { value: new Set<string>() },
+    server: { value: { ...config.server, fs: { ...config.server.fs, allow } } },
+  }) as ResolvedConfig
+  const realAllow = allow.map((dir) => realPath(dir) ?? dir)
   const realConfig = Object.create(staticConfig, {
     server: { value: { ...config.server, fs: { ...config.server.fs, allow: realAllow } } },
   }) as ResolvedConfig
@@ -86,6 +92,11 @@ function fileCheck(config: ResolvedConfig): (file: string) => boolean {
     const real = realPath(normalized)
     return real === undefined || real === normalized || check(real, realConfig) || check(real, staticConfig)
   }
+}
+
+/** Where Vite's dependency optimizer writes the bundles it serves (`<cacheDir>/deps`). */
+function optimizedDepsDir(config: ResolvedConfig): string {
+  return vite.normalizePath(path.resolve(config.root, config.cacheDir, 'deps'))
 }
 
 /** Vite's exported `isFileLoadingAllowed(config, file)` (6.0.x lacks it in some releases). */
