@@ -27,6 +27,8 @@ export async function importSupport(name) {
       /(\sfrom\s+['"])(\.\/[\w-]+\.mjs)(['"])/g,
       (_, before, file, after) => `${before}${pathToFileURL(path.join(REPO, 'test/support', file)).href}${after}`,
     )
+    // the file runs from bench/.cache/support/: its own folder is the source's
+    result.code = result.code.replaceAll('import.meta.dirname', JSON.stringify(path.dirname(source)))
     if (/^\s*import\s[^;]*from\s+['"]\.\.?\//m.test(result.code)) {
       throw new Error(
         `test/support/${name}.ts now imports a relative file; bench/lib/support.mjs must transpile it too`,

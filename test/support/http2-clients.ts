@@ -137,6 +137,20 @@ export class TestClient implements AsyncDisposable {
       seen.add(key)
       return true
     })
+    /** Once the static closure is done, the code runs and imports what it loads dynamically. */
+    const runDynamicImports = (): HtmlEntry[] => {
+      const wave: HtmlEntry[] = []
+      for (const path of dynamicImports) {
+        const key = keyOf(path, 'script')
+        if (!seen.has(key)) {
+          seen.add(key)
+          wave.push({ path, as: 'script', request: importMap[path] ?? path })
+        }
+      }
+      dynamicImports = []
+      return wave
+    }
+    if (wave.length === 0) wave = runDynamicImports()
     while (wave.length > 0) {
       let requestedThisWave = false
       const responses = await Promise.all(
@@ -176,18 +190,8 @@ export class TestClient implements AsyncDisposable {
           }
         }
       }
-      // the static closure is done: the code now runs and imports what it loads dynamically
-      if (next.length === 0 && dynamicImports.length > 0) {
-        for (const path of dynamicImports) {
-          const key = keyOf(path, 'script')
-          if (!seen.has(key)) {
-            seen.add(key)
-            next.push({ path, as: 'script', request: importMap[path] ?? path })
-          }
-        }
-        dynamicImports = []
-      }
       wave = next
+      if (wave.length === 0) wave = runDynamicImports()
     }
     load.pushesReceived = this.pushes.slice(pushesBefore)
     return load
