@@ -82,14 +82,16 @@ describe('LearnedClosure', () => {
     expect(learned.urlCount).toBe(0)
   })
 
-  it('keeps one form of a module whatever its HMR timestamp: the one requested last', () => {
-    const { load, urls } = learner()
-    load('/', ['/a.svelte', '/b.js', '/c.js?x=1'])
-    // an edit: Vite's HMR re-imports the module re-stamped, and a load then imports that form
-    load('/', ['/a.svelte?t=1700000000000', '/c.js?x=1&t=1700000000000'])
-    expect(urls('/')).toEqual(['/a.svelte?t=1700000000000', '/b.js', '/c.js?x=1&t=1700000000000'])
-    load('/', ['/a.svelte?t=1700000000999'])
-    expect(urls('/')).toEqual(['/a.svelte?t=1700000000999', '/b.js', '/c.js?x=1&t=1700000000000'])
+  it('does not learn URLs with an HMR timestamp (the HMR client re-importing an edited module)', () => {
+    const { learned, load, urls } = learner()
+    load('/', ['/a.svelte', '/b.js'])
+    load('/', ['/a.svelte?t=1700000000000', '/c.js?x=1&t=1700000000000', '/a.svelte'])
+    expect(urls('/')).toEqual(['/a.svelte', '/b.js'])
+    // still a referrer: what it imports belongs to the load
+    const connection = {}
+    const window = learned.beginLoad('/', connection)
+    learned.record(window, { url: '/d.js?t=1700000000001', as: 'script' }, 200)
+    expect(learned.windowFor(connection, '/d.js?t=1700000000001')).toBe(window)
   })
 
   it('drops what the last forgetAfterLoads loads did not request', () => {

@@ -7,3 +7,8 @@ export function withoutHmrTimestamp(url: string): string {
     .replace(/([?&])t=\d+(&|$)/, (_, separator: string, after: string) => (after ? separator : ''))
     .replace(/\?$/, '')
 }
+
+/** Whether a URL carries Vite's HMR timestamp query (`t=<digits>`). */
+export function hasHmrTimestamp(url: string): boolean {
+  return /[?&]t=\d+(&|$)/.test(url)
+}

@@ -1,6 +1,6 @@
 import { resourceKey } from '../graph/served-resource.js'
 import type { ResourceRequest } from '../render/resource-request.js'
-import { withoutHmrTimestamp } from './hmr-timestamp.js'
+import { hasHmrTimestamp } from './hmr-timestamp.js'
 
 /**
  * What each page really loaded, learned from the browser's own requests: the modules a page
@@ -22,9 +22,9 @@ import { withoutHmrTimestamp } from './hmr-timestamp.js'
  * - at most {@link LearningLimits.maxUrlsPerPage} URLs per page (later ones are not recorded),
  *   {@link LearningLimits.maxPages} pages and {@link LearningLimits.maxUrls} URLs in all (the
  *   least recently loaded pages go first).
- * A module is one URL whatever HMR timestamp (`?t=`) Vite gave it: the form requested last is the
- * one kept (after an edit Vite's code imports the re-stamped form; the old one would be fetched
- * for nothing).
+ * A URL with Vite's HMR timestamp (`?t=`) is not learned: the HMR client re-imports an edited module
+ * that way while the page's own importers may keep importing the plain form, and where an importer
+ * was re-stamped, the page's own closure reaches that form anyway.
  * Nothing is kept across restarts: the first load after one learns again.
  */
 export interface LearningLimits {
@@ -151,9 +151,10 @@ export class LearnedClosure {
   /** A request in `window` was answered with `status`: learn it (200, 304) or forget it (anything else). */
   record(window: LearningWindow, request: ResourceRequest, status: number): void {
     if (request.url === window.pageUrl) return
-    const key = learnedKey(request)
+    const key = resourceKey(request)
     window.referrers.add(request.url)
     window.lastActivity = this.now()
+    if (hasHmrTimestamp(request.url)) return
     if (status !== 200 && status !== 304) {
       this.forget(window.pageUrl, request)
       return
@@ -170,7 +171,6 @@ export class LearnedClosure {
     const known = page.urls.get(key)
     if (known) {
       known.lastLoad = window.load
-      known.request = { url: request.url, as: request.as }
       return
     }
     if (page.urls.size >= this.limits.maxUrlsPerPage) return
@@ -182,7 +182,7 @@ export class LearnedClosure {
   /** Forgets `request` for `pageUrl` (it answered 404, or the guard denies it). */
   forget(pageUrl: string, request: ResourceRequest): void {
     const page = this.pages.get(pageUrl)
-    if (page?.urls.delete(learnedKey(request))) this.total--
+    if (page?.urls.delete(resourceKey(request))) this.total--
     if (page && page.urls.size === 0) this.pages.delete(pageUrl)
   }
 
@@ -210,9 +210,4 @@ export class LearnedClosure {
       this.total -= page.urls.size
     }
   }
-}
-
-/** One module, whatever HMR timestamp its URL carries. */
-function learnedKey(request: ResourceRequest): string {
-  return withoutHmrTimestamp(resourceKey(request))
 }
