@@ -19,6 +19,7 @@ const UNIT = [
   'test/compression-unit.test.ts',
   'test/page-entries.test.ts',
   'test/learned-closure.test.ts',
+  'test/learned-forms.test.ts',
   'test/preload-links.test.ts',
   'test/import-map.test.ts',
   'test/url-files.test.ts',

@@ -12,3 +12,9 @@ export function withoutHmrTimestamp(url: string): string {
 export function hasHmrTimestamp(url: string): boolean {
   return /[?&]t=\d+(&|$)/.test(url)
 }
+
+/** Vite's HMR timestamp on a URL (`t=<digits>`), 0 when it has none. */
+export function hmrTimestampOf(url: string): number {
+  const match = /[?&]t=(\d+)(?:&|$)/.exec(url)
+  return match ? Number(match[1]) : 0
+}

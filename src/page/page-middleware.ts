@@ -6,7 +6,7 @@ import { addImportMap } from '../deliver/import-map.js'
 import { addPreloadLinks } from '../deliver/preload-links.js'
 import { startPagePush } from '../deliver/push.js'
 import type { ServedGraph } from '../graph/served-graph.js'
-import { forEachImport, resourceKey } from '../graph/served-resource.js'
+import { resourceKey } from '../graph/served-resource.js'
 import { extractPageEntries, type PageEntries } from '../html/page-entries.js'
 import { resolveRequestUrl } from '../graph/resolve-url.js'
 import { PLUGIN_NAME, type ResolvedOptions } from '../options.js'
@@ -21,10 +21,10 @@ import { versionedHref } from '../serve/versioned-url.js'
 import { chooseDelivery } from './delivery-choice.js'
 import { mayBeDocument, requestedUrl } from './document-request.js'
 import { interceptHtml } from './intercept-html.js'
+import { withoutStaleForms } from './learned-forms.js'
 import type { KnownPages } from './known-pages.js'
 import type { LearnedClosure } from './learned-closure.js'
 import { connectionOf } from './learning-middleware.js'
-import { withoutHmrTimestamp } from './hmr-timestamp.js'
 import { describeBytes, describeDenied, describePushes } from './page-log.js'
 import { finalPlan, knownPlan, type FinalPagePlan } from './page-plan.js'
 
@@ -234,47 +234,6 @@ function ownImportMapTargets(html: string, page: PageEntries, pageUrl: string): 
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** Resources of the plan's closure that only the learned entries bring in (not reached from the page's own entries). */
-function onlyThroughLearned(
-  plan: FinalPagePlan,
-  pageEntries: readonly ResourceRequest[],
-  dynamicImports: boolean,
-): ServedResource[] {
-  const byKey = new Map(plan.closure.resources.map((resource) => [resource.key, resource]))
-  const reached = new Set<string>()
-  const visit = (request: ResourceRequest) => {
-    const key = resourceKey(request)
-    if (reached.has(key)) return
-    reached.add(key)
-    const resource = byKey.get(key)
-    if (resource) forEachImport(resource, dynamicImports, visit)
-  }
-  for (const entry of pageEntries) visit(entry)
-  return plan.closure.resources.filter((resource) => !reached.has(resource.key))
-}
-
-/**
- * The plan without what only the learned entries bring in at another `?t=` form of a module the
- * page itself reaches (after an edit the page imports `/src/a.ts?t=…`, while its last loads
- * requested `/src/a.ts`): delivering both would make the browser fetch that module twice. Also
- * counts what only the learned entries then bring in (for the log line).
- */
-function withoutStaleForms(
-  plan: FinalPagePlan,
-  pageEntries: readonly ResourceRequest[],
-  dynamicImports: boolean,
-): { plan: FinalPagePlan; learnedOnly: number } {
-  const learnedOnly = new Set(onlyThroughLearned(plan, pageEntries, dynamicImports))
-  if (learnedOnly.size === 0) return { plan, learnedOnly: 0 }
-  const own = new Set(
-    plan.closure.resources.filter((resource) => !learnedOnly.has(resource)).map((r) => withoutHmrTimestamp(r.key)),
-  )
-  const stale = new Set([...learnedOnly].filter((resource) => own.has(withoutHmrTimestamp(resource.key))))
-  if (stale.size === 0) return { plan, learnedOnly: learnedOnly.size }
-  const resources = plan.closure.resources.filter((resource) => !stale.has(resource))
-  return { plan: { ...plan, closure: { ...plan.closure, resources } }, learnedOnly: learnedOnly.size - stale.size }
 }
 
 /** `first`, then what `more` adds (by URL and kind), in order. */
