@@ -492,6 +492,13 @@ async function main() {
     return
   }
   const started = Date.now()
+  // the plugin as it is now (dist/ and a framework app's packed copy are made from it): a commit
+  // made while the bench runs is not what it measured
+  const git = (args) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' }).stdout?.trim()
+  const measuredCommit = {
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    srcChanged: Boolean(git(['status', '--porcelain', '--', 'src'])),
+  }
   if (!fs.existsSync(path.join(REPO, 'dist/index.js')))
     fail('dist/ is missing: run `npm run build` (npm run bench does it)')
   const { chromiumPath, chromiumAvailable, CHROMIUM_ARGS } = await importSupport('chromium')
@@ -596,12 +603,8 @@ async function main() {
       : undefined
     delete link.measured
   }
-  const git = (args) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' }).stdout?.trim()
   const meta = {
-    git: {
-      commit: git(['rev-parse', '--short', 'HEAD']),
-      srcChanged: Boolean(git(['status', '--porcelain', '--', 'src'])),
-    },
+    git: measuredCommit,
     date: new Date().toISOString(),
     durationS: Math.round((Date.now() - started) / 1000),
     machine: {
