@@ -166,18 +166,18 @@ export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): 
     }
   }
   return {
-    mode: optionalMode(options),
+    mode: optionalChoice(options, 'mode', MODES),
     importMap: optionalBoolean(options, 'importMap', true),
     earlyHints: optionalBoolean(options, 'earlyHints', false),
     certDir: optionalString(options, 'certDir'),
-    certificate: optionalCertificate(options),
+    certificate: optionalChoice(options, 'certificate', CERTIFICATE_SOURCES, 'or set server.https to use your own'),
     caDir: optionalString(options, 'caDir'),
     dynamicImports: optionalBoolean(options, 'dynamicImports', false),
     maxPushes: optionalBudget(options, 'maxPushes', DEFAULT_MAX_PUSHES),
     maxPushBytes: optionalBudget(options, 'maxPushBytes', DEFAULT_MAX_PUSH_BYTES),
     warmup: optionalBoolean(options, 'warmup', true),
-    sourceMaps: optionalChoice(options, 'sourceMaps', SOURCE_MAP_DELIVERIES, "to keep Vite's inline maps"),
-    compression: optionalChoice(options, 'compression', COMPRESSION_MODES, 'to turn compression off'),
+    sourceMaps: optionalChoice(options, 'sourceMaps', SOURCE_MAP_DELIVERIES, "use 'inline' to keep Vite's inline maps"),
+    compression: optionalChoice(options, 'compression', COMPRESSION_MODES, "use 'off' to turn compression off"),
     log: optionalBoolean(options, 'log', true),
   }
 }
@@ -202,45 +202,23 @@ function optionalString(options: Record<string, unknown>, name: string): string 
   return value
 }
 
-const MODES: readonly DeliveryMode[] = ['auto', 'push', 'preload', 'off']
-
-function optionalMode(options: Record<string, unknown>): DeliveryMode {
-  const value = options.mode
-  if (value === undefined) return 'auto'
-  if (!MODES.includes(value as DeliveryMode))
-    throw optionError('mode', `must be one of ${MODES.map((m) => `'${m}'`).join(', ')}`, value)
-  return value as DeliveryMode
-}
-
-const CERTIFICATE_SOURCES: readonly CertificateSource[] = ['auto', 'local-ca', 'self-signed']
-
-function optionalCertificate(options: Record<string, unknown>): CertificateSource {
-  const value = options.certificate
-  if (value === undefined) return 'auto'
-  if (!CERTIFICATE_SOURCES.includes(value as CertificateSource))
-    throw optionError(
-      'certificate',
-      `must be one of ${CERTIFICATE_SOURCES.map((s) => `'${s}'`).join(', ')} (or set server.https to use your own)`,
-      value,
-    )
-  return value as CertificateSource
-}
-
+const MODES = ['auto', 'push', 'preload', 'off'] as const satisfies readonly DeliveryMode[]
+const CERTIFICATE_SOURCES = ['auto', 'local-ca', 'self-signed'] as const satisfies readonly CertificateSource[]
 const SOURCE_MAP_DELIVERIES = ['external', 'inline'] as const
 const COMPRESSION_MODES = ['auto', 'always', 'off'] as const
 
-/** One of `choices` (the first is the default); the error names them and the last one as the way `fix`. */
+/** One of `choices` (the first is the default); the error lists them, then `hint` in parentheses. */
 function optionalChoice<T extends string>(
   options: Record<string, unknown>,
   name: string,
   choices: readonly T[],
-  fix: string,
+  hint?: string,
 ): T {
   const value = options[name]
   if (value === undefined) return choices[0]!
   if (!choices.includes(value as T)) {
     const listed = choices.map((choice) => `'${choice}'`).join(', ')
-    throw optionError(name, `must be one of ${listed} (use '${choices.at(-1)!}' ${fix})`, value)
+    throw optionError(name, `must be one of ${listed}${hint ? ` (${hint})` : ''}`, value)
   }
   return value as T
 }
