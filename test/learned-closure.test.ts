@@ -82,16 +82,18 @@ describe('LearnedClosure', () => {
     expect(learned.urlCount).toBe(0)
   })
 
-  it('does not learn URLs with an HMR timestamp (the HMR client re-importing an edited module)', () => {
+  it('learns a URL with an HMR timestamp only once a second load requested it', () => {
     const { learned, load, urls } = learner()
-    load('/', ['/a.svelte', '/b.js'])
-    load('/', ['/a.svelte?t=1700000000000', '/c.js?x=1&t=1700000000000', '/a.svelte'])
-    expect(urls('/')).toEqual(['/a.svelte', '/b.js'])
-    // still a referrer: what it imports belongs to the load
-    const connection = {}
-    const window = learned.beginLoad('/', connection)
-    learned.record(window, { url: '/d.js?t=1700000000001', as: 'script' }, 200)
-    expect(learned.windowFor(connection, '/d.js?t=1700000000001')).toBe(window)
+    // VitePress stamps its page module anew on every load: never learned
+    load('/', ['/index.md?import&t=1700000000001', '/a.js'])
+    load('/', ['/index.md?import&t=1700000000002', '/a.js'])
+    expect(urls('/')).toEqual(['/a.js'])
+    // a module re-stamped after an edit, that every load now imports: learned from the second
+    load('/', ['/b.vue?t=1700000000005'])
+    expect(urls('/')).toEqual(['/a.js'])
+    load('/', ['/b.vue?t=1700000000005'])
+    expect(urls('/')).toEqual(['/a.js', '/b.vue?t=1700000000005'])
+    expect(learned.urlCount).toBe(2)
   })
 
   it('drops what the last forgetAfterLoads loads did not request', () => {

@@ -8,11 +8,6 @@ export function withoutHmrTimestamp(url: string): string {
     .replace(/\?$/, '')
 }
 
-/** Whether a URL carries Vite's HMR timestamp query (`t=<digits>`). */
-export function hasHmrTimestamp(url: string): boolean {
-  return /[?&]t=\d+(&|$)/.test(url)
-}
-
 /** Vite's HMR timestamp on a URL (`t=<digits>`), 0 when it has none. */
 export function hmrTimestampOf(url: string): number {
   const match = /[?&]t=(\d+)(?:&|$)/.exec(url)

@@ -1,6 +1,6 @@
 import { resourceKey } from '../graph/served-resource.js'
 import type { ResourceRequest } from '../render/resource-request.js'
-import { hasHmrTimestamp } from './hmr-timestamp.js'
+import { hmrTimestampOf } from './hmr-timestamp.js'
 
 /**
  * What each page really loaded, learned from the browser's own requests: the modules a page
@@ -22,9 +22,9 @@ import { hasHmrTimestamp } from './hmr-timestamp.js'
  * - at most {@link LearningLimits.maxUrlsPerPage} URLs per page (later ones are not recorded),
  *   {@link LearningLimits.maxPages} pages and {@link LearningLimits.maxUrls} URLs in all (the
  *   least recently loaded pages go first).
- * A URL with Vite's HMR timestamp (`?t=`) is not learned: the HMR client re-imports an edited module
- * that way while the page's own importers may keep importing the plain form, and where an importer
- * was re-stamped, the page's own closure reaches that form anyway.
+ * A URL with Vite's HMR timestamp (`?t=`) is learned only once a second load requested it: some
+ * runtimes stamp a module anew on every load (VitePress imports its page as `.md?t=<Date.now()>`
+ * in dev), and a form no later load requests would only be fetched for nothing.
  * Nothing is kept across restarts: the first load after one learns again.
  */
 export interface LearningLimits {
@@ -56,6 +56,8 @@ interface LearnedUrl {
 
 interface PageMemory {
   urls: Map<string, LearnedUrl>
+  /** `?t=` URLs requested by one load so far: key → that load's number (bounded like `urls`). */
+  stampedOnce: Map<string, number>
   /** Loads that recorded at least one request. */
   loads: number
 }
@@ -154,14 +156,13 @@ export class LearnedClosure {
     const key = resourceKey(request)
     window.referrers.add(request.url)
     window.lastActivity = this.now()
-    if (hasHmrTimestamp(request.url)) return
     if (status !== 200 && status !== 304) {
       this.forget(window.pageUrl, request)
       return
     }
     let page = this.pages.get(window.pageUrl)
     if (!page) {
-      page = { urls: new Map(), loads: 0 }
+      page = { urls: new Map(), stampedOnce: new Map(), loads: 0 }
       this.pages.set(window.pageUrl, page)
     }
     if (window.load === undefined) {
@@ -174,6 +175,15 @@ export class LearnedClosure {
       return
     }
     if (page.urls.size >= this.limits.maxUrlsPerPage) return
+    if (hmrTimestampOf(request.url) > 0) {
+      const firstLoad = page.stampedOnce.get(key)
+      if (firstLoad === undefined || firstLoad === window.load) {
+        if (page.stampedOnce.size >= this.limits.maxUrlsPerPage) page.stampedOnce.clear()
+        page.stampedOnce.set(key, window.load)
+        return
+      }
+      page.stampedOnce.delete(key)
+    }
     page.urls.set(key, { request: { url: request.url, as: request.as }, lastLoad: window.load })
     this.total++
     this.enforceTotal(window.pageUrl)

@@ -8,8 +8,8 @@ import type { LearnedClosure } from './learned-closure.js'
 
 /**
  * Records, for {@link LearnedClosure}, the script and style requests a page load makes: a GET with
- * a script or style `Sec-Fetch-Dest`, a same-origin `Referer`, on a connection where a page load
- * is being learned from. Looks only at the request and, once it is answered, its status; never
+ * a script or style `Sec-Fetch-Dest`, a same-origin `Referer` (not Vite's HMR client), on a
+ * connection where a page load is being learned from. Looks only at the request and, once it is answered, its status; never
  * changes either.
  */
 export function createLearningMiddleware(learned: LearnedClosure): Connect.NextHandleFunction {
@@ -17,7 +17,10 @@ export function createLearningMiddleware(learned: LearnedClosure): Connect.NextH
     if (req.method === 'GET' && !isInProcessRequest(req)) {
       const as = resourceKindRequested(req.headers)
       const referrer = as && sameOriginReferrer(req)
-      const window = referrer !== undefined ? learned.windowFor(connectionOf(req), referrer) : undefined
+      // the HMR client's re-imports of an edited module (`?t=`) are not part of a page load: the
+      // page's own importers may keep importing the module's plain form
+      const fromPage = referrer !== undefined && !isViteClient(referrer)
+      const window = fromPage ? learned.windowFor(connectionOf(req), referrer) : undefined
       if (as && window) {
         const url = unversioned(requestedUrl(req))
         res.once('finish', () => learned.record(window, { url, as }, res.statusCode))
@@ -43,6 +46,11 @@ function sameOriginReferrer(req: IncomingMessage): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/** Whether a path is Vite's client (`/@vite/client`, under any `base`), which runs HMR. */
+export function isViteClient(path: string): boolean {
+  return /(^|\/)@vite\/client(\?|$)/.test(path)
 }
 
 /** A module's own URL, without the version an import map's versioned URL carries (that changes with every edit). */
