@@ -49,7 +49,7 @@ function sameOriginReferrer(req: IncomingMessage): string | undefined {
 }
 
 /** Whether a path is Vite's client (`/@vite/client`, under any `base`), which runs HMR. */
-export function isViteClient(path: string): boolean {
+function isViteClient(path: string): boolean {
   return /(^|\/)@vite\/client(\?|$)/.test(path)
 }
 
