@@ -4,6 +4,7 @@ import path from 'node:path'
 import { BENCH } from './support.mjs'
 import { latencyLabel } from './report.mjs'
 import { max, median, min } from './stats.mjs'
+import { escapeXml, gridLines, logScale, svgOpen } from './svg-chart.mjs'
 
 const RESULTS = path.join(BENCH, 'results')
 
@@ -149,9 +150,6 @@ const COLORS = {
   immutable: '#1c7ed6',
 }
 
-const escapeXml = (text) =>
-  String(text).replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c])
-
 /** Warm-reload medians: a panel per app, a group per latency, a bar per configuration; log scale. */
 function renderSvg(meta, rows) {
   const configs = meta.reloadConfigs
@@ -174,13 +172,9 @@ function renderSvg(meta, rows) {
   const width = Math.max(720, left + panels.reduce((sum, p) => sum + panelWidth(p) + panelGap, 0))
   const height = top + panelH + 64
   const values = rows.map((r) => r.warmMs).filter((v) => v > 0)
-  const lo = Math.pow(10, Math.floor(Math.log10(Math.max(1, Math.min(...values, 10)))))
-  const hi = Math.max(...values, 10) * 1.6
-  const y = (v) => top + panelH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelH
+  const { lo, hi, y } = logScale(values, top, panelH)
   const s = []
-  s.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">`,
-  )
+  s.push(svgOpen(width, height))
   s.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`)
   s.push(
     `<text x="${left}" y="20" font-size="14" font-weight="600">Warm F5 reload in a real Chromium profile: median ms (log scale)</text>`,
@@ -203,20 +197,7 @@ function renderSvg(meta, rows) {
     const detail = /\((.*)\)$/.exec(panel.app.label)?.[1]
     if (detail)
       s.push(`<text x="${px}" y="${top + panelH + 50}" fill="#52606d" font-size="10">${escapeXml(detail)}</text>`)
-    for (let v = lo; v <= hi; v *= 10) {
-      for (const mult of [1, 2, 5]) {
-        const value = v * mult
-        if (value > hi) break
-        const yy = y(value).toFixed(1)
-        s.push(
-          `<line x1="${px}" x2="${px + w - 10}" y1="${yy}" y2="${yy}" stroke="${mult === 1 ? '#cbd2d9' : '#eef1f4'}"/>`,
-        )
-        if (p === 0 || mult === 1)
-          s.push(
-            `<text x="${px - 4}" y="${(Number(yy) + 3.5).toFixed(1)}" text-anchor="end" fill="#52606d" font-size="${mult === 1 ? 10 : 9}">${value >= 1000 ? `${value / 1000}s` : value}</text>`,
-          )
-      }
-    }
+    gridLines(s, { lo, hi, y }, px, px + w - 10, p === 0)
     for (const [g, latency] of panel.latencies.entries()) {
       const gx = px + 10 + g * (groupW + groupGap)
       s.push(

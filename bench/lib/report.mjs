@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { BENCH, REPO } from './support.mjs'
 import { max, median, min } from './stats.mjs'
+import { escapeXml, gridLines, logScale, svgOpen } from './svg-chart.mjs'
 
 const RESULTS = path.join(BENCH, 'results')
 const README_START = '<!-- bench:results:start -->'
@@ -169,10 +170,6 @@ const SERIES_COLORS = {
   'push/floor': '#1c7ed6',
 }
 
-function escapeXml(text) {
-  return String(text).replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c])
-}
-
 /** Bar chart of the medians: one panel per app, a group per RTT, a bar per configuration; log scale. */
 function renderSvg(meta, rows) {
   const columns = meta.columns
@@ -199,13 +196,9 @@ function renderSvg(meta, rows) {
   )
   const height = top + panelH + 78
   const values = rows.map((r) => r.medianMs).filter((v) => v > 0)
-  const lo = Math.pow(10, Math.floor(Math.log10(Math.max(1, Math.min(...values, 10)))))
-  const hi = Math.max(...values, 10) * 1.6
-  const y = (v) => top + panelH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelH
+  const { lo, hi, y } = logScale(values, top, panelH)
   const s = []
-  s.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">`,
-  )
+  s.push(svgOpen(width, height))
   s.push(
     '<defs><pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="2" height="4" fill="#ffffff" fill-opacity="0.55"/></pattern></defs>',
   )
@@ -240,20 +233,7 @@ function renderSvg(meta, rows) {
     if (detail)
       s.push(`<text x="${px}" y="${top + panelH + 54}" fill="#52606d" font-size="10">${escapeXml(detail)}</text>`)
     // grid
-    for (let v = lo; v <= hi; v *= 10) {
-      for (const m of [1, 2, 5]) {
-        const value = v * m
-        if (value > hi) break
-        const yy = y(value)
-        s.push(
-          `<line x1="${px}" x2="${px + panelW - 10}" y1="${yy.toFixed(1)}" y2="${yy.toFixed(1)}" stroke="${m === 1 ? '#cbd2d9' : '#eef1f4'}"/>`,
-        )
-        if (p === 0 || m === 1)
-          s.push(
-            `<text x="${px - 4}" y="${(yy + 3.5).toFixed(1)}" text-anchor="end" fill="#52606d" font-size="${m === 1 ? 10 : 9}">${value >= 1000 ? `${value / 1000}s` : value}</text>`,
-          )
-      }
-    }
+    gridLines(s, { lo, hi, y }, px, px + panelW - 10, p === 0)
     for (const [g, rttMs] of latencies.entries()) {
       const gx = px + 10 + g * (groupW + groupGap)
       s.push(
