@@ -15,6 +15,7 @@ import {
   type PreparedApp,
 } from './support/framework-app.js'
 import { TestClient } from './support/http2-clients.js'
+import { withoutHmrTimestamp } from '../src/page/hmr-timestamp.js'
 
 /**
  * Real SSR/SSG framework apps (SvelteKit 2, Astro, React Router framework mode, VitePress), each
@@ -137,17 +138,23 @@ function watchPage(page: Page, origin: string) {
   return { requested, documents, errors }
 }
 
+/** Opens `route` in a new tab of `context`, watched, and waits until the page (and on `home` its lazy part) is there and the network idle. */
+async function openRoute(context: BrowserContext, origin: string, route: string, home: string) {
+  const page = await context.newPage()
+  const watched = watchPage(page, origin)
+  const response = await page.goto(origin + route, { waitUntil: 'load', timeout: LOAD_TIMEOUT })
+  await page.waitForSelector('#title', { timeout: LOAD_TIMEOUT })
+  if (route === home) await page.waitForSelector('#lazy', { timeout: LOAD_TIMEOUT })
+  await page.waitForLoadState('networkidle', { timeout: LOAD_TIMEOUT })
+  return { page, watched, response }
+}
+
 /** Loads `route` in a fresh browser context (nothing cached) and waits until the page and its lazy part are there. */
 async function browserLoad(browser: Browser, origin: string, route: string, home: string): Promise<BrowserLoad> {
   const context = await newContext(browser)
   try {
-    const page = await context.newPage()
-    const watched = watchPage(page, origin)
-    const response = await page.goto(origin + route, { waitUntil: 'load', timeout: LOAD_TIMEOUT })
+    const { page, watched, response } = await openRoute(context, origin, route, home)
     const html = (await response?.text()) ?? ''
-    await page.waitForSelector('#title', { timeout: LOAD_TIMEOUT })
-    if (route === home) await page.waitForSelector('#lazy', { timeout: LOAD_TIMEOUT })
-    await page.waitForLoadState('networkidle', { timeout: LOAD_TIMEOUT })
     const protocol = await page.evaluate(
       () => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).nextHopProtocol,
     )
@@ -157,18 +164,11 @@ async function browserLoad(browser: Browser, origin: string, route: string, home
   }
 }
 
-/** A key without its `t=<digits>` query. */
-function withoutT(key: string): string {
-  return key
-    .replace(/([?&])t=\d+(&|$)/, (_, separator: string, after: string) => (after ? separator : ''))
-    .replace(/\?$/, '')
-}
-
 /** Modules present at more than one `?t=` form (or with and without one) among `keys`. */
 function twoForms(keys: Iterable<string>): string[] {
   const forms = new Map<string, string[]>()
   for (const key of keys) {
-    const module = withoutT(key)
+    const module = withoutHmrTimestamp(key)
     forms.set(module, [...(forms.get(module) ?? []), key])
   }
   return [...forms.values()].filter((list) => list.length > 1).map((list) => list.join(' + '))
@@ -176,10 +176,10 @@ function twoForms(keys: Iterable<string>): string[] {
 
 /** Keys of `second` with a `?t=` that differs from the same module's in `first` (stamped anew on each load). */
 function restampedEachLoad(first: Set<string>, second: Set<string>): string[] {
-  const before = new Map([...first].map((key) => [withoutT(unversioned(key)), unversioned(key)]))
+  const before = new Map([...first].map((key) => [withoutHmrTimestamp(unversioned(key)), unversioned(key)]))
   return [...second].filter((key) => {
     const plain = unversioned(key)
-    const earlier = before.get(withoutT(plain))
+    const earlier = before.get(withoutHmrTimestamp(plain))
     return /[?&]t=\d/.test(plain) && earlier !== undefined && earlier !== plain
   })
 }
@@ -283,11 +283,7 @@ describe.skipIf(!hasBrowser || !hasNghttp)('frameworks', () => {
     it('client-side navigation works', async () => {
       const context = await newContext(browser)
       try {
-        const page = await context.newPage()
-        const watched = watchPage(page, app.origin)
-        await page.goto(app.origin + home, { waitUntil: 'load', timeout: LOAD_TIMEOUT })
-        await page.waitForSelector('#lazy', { timeout: LOAD_TIMEOUT })
-        await page.waitForLoadState('networkidle', { timeout: LOAD_TIMEOUT })
+        const { page, watched } = await openRoute(context, app.origin, home, home)
         const documentsBefore = watched.documents.length
         await page.click('#to-about')
         await page.waitForFunction(() => document.querySelector('#title')?.textContent?.includes('About'), undefined, {
@@ -369,11 +365,7 @@ describe.skipIf(!hasBrowser || !hasNghttp)('frameworks', () => {
       const file = path.join(app.dir, spec.hmr.file)
       const original = fs.readFileSync(file, 'utf8')
       try {
-        const page = await context.newPage()
-        const watched = watchPage(page, app.origin)
-        await page.goto(app.origin + home, { waitUntil: 'load', timeout: LOAD_TIMEOUT })
-        await page.waitForSelector('#lazy', { timeout: LOAD_TIMEOUT })
-        await page.waitForLoadState('networkidle', { timeout: LOAD_TIMEOUT })
+        const { page, watched } = await openRoute(context, app.origin, home, home)
         expect(await page.textContent('#c0')).toBe('c0')
         const edited = spec.hmr.edit(original)
         expect(edited).not.toBe(original)
