@@ -1,4 +1,5 @@
 import type { Closure, ServedGraph } from '../graph/served-graph.js'
+import { resourceKey } from '../graph/served-resource.js'
 import type { ResourceRequest } from '../render/resource-request.js'
 
 /** What one page load delivers: the entries it was planned from and their closure (guarded, in push order). */
@@ -49,4 +50,18 @@ function sameEntries(known: readonly ResourceRequest[], current: readonly Resour
     known.length === current.length &&
     known.every((entry, index) => entry.url === current[index]!.url && entry.as === current[index]!.as)
   )
+}
+
+/** `first`, then what `more` adds (by URL and kind), in order. */
+export function mergeEntries(first: readonly ResourceRequest[], more: readonly ResourceRequest[]): ResourceRequest[] {
+  if (more.length === 0) return [...first]
+  const seen = new Set(first.map(resourceKey))
+  const merged = [...first]
+  for (const entry of more) {
+    const key = resourceKey(entry)
+    if (seen.has(key)) continue
+    seen.add(key)
+    merged.push(entry)
+  }
+  return merged
 }

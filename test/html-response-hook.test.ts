@@ -3,10 +3,10 @@ import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ifNoneMatchHits } from '../src/page/html-revalidation.js'
-import { HOLD_PAUSE_MS, interceptHtml, MAX_HELD_BYTES, type HtmlInterceptHooks } from '../src/page/intercept-html.js'
+import { HOLD_PAUSE_MS, hookHtmlResponse, MAX_HELD_BYTES, type HtmlPhases } from '../src/page/html-response-hook.js'
 
 /**
- * interceptHtml on real node:http and node:http2 (h2c) servers, read by real clients: however the
+ * hookHtmlResponse on real node:http and node:http2 (h2c) servers, read by real clients: however the
  * handler writes its HTML, what the client receives is the prepared head and the untouched rest.
  */
 
@@ -37,22 +37,22 @@ afterEach(() => {
 const INSERT = '<link rel="modulepreload" href="/src/main.ts">'
 
 /** Hooks that insert one link before `</head>` (or at the start when there is none), as the page pipeline does. */
-function insertingHooks(seen: Seen, options: { fail?: boolean; beforeEndMs?: number } = {}): HtmlInterceptHooks {
+function insertingHooks(seen: Seen, options: { fail?: boolean; beforeEndMs?: number } = {}): HtmlPhases {
   return {
-    async prepare(head, complete) {
+    async head(head, complete) {
       seen.prepared.push({ head, complete })
       if (options.fail) throw new Error('no closure')
       const at = head.search(/<\/head>/i)
       return at === -1 ? INSERT + head : head.slice(0, at) + INSERT + head.slice(at)
     },
-    onRest(text) {
+    rest(text) {
       seen.rest.push(text)
     },
-    async beforeEnd() {
+    async end() {
       seen.beforeEndCalls++
       if (options.beforeEndMs) await new Promise((resolve) => setTimeout(resolve, options.beforeEndMs))
     },
-    onError(error) {
+    failed(error) {
       seen.errors.push(error)
     },
   }
@@ -63,12 +63,12 @@ function newSeen(): Seen {
 }
 
 async function serveHttp1(
-  hooks: HtmlInterceptHooks,
+  hooks: HtmlPhases,
   handler: Handler,
   requestHeaders: Record<string, string> = {},
 ): Promise<Received> {
   const server = http.createServer((_req: IncomingMessage, res: ServerResponse) => {
-    interceptHtml(res, hooks)
+    hookHtmlResponse(res, hooks)
     void handler(res)
   })
   servers.push(server)
@@ -99,12 +99,12 @@ async function serveHttp1(
 }
 
 async function serveHttp2(
-  hooks: HtmlInterceptHooks,
+  hooks: HtmlPhases,
   handler: Handler,
   requestHeaders: Record<string, string> = {},
 ): Promise<Received> {
   const server = http2.createServer((_req, res) => {
-    interceptHtml(res as unknown as ServerResponse, hooks)
+    hookHtmlResponse(res as unknown as ServerResponse, hooks)
     void handler(res as unknown as ServerResponse)
   })
   servers.push(server)
@@ -144,7 +144,7 @@ const BODY = '<body><p>hello</p><script>import("/src/late.ts")</script></body></
 describe.each([
   ['HTTP/1.1', serveHttp1],
   ['HTTP/2', serveHttp2],
-] as const)('interceptHtml over %s', (_name, serve) => {
+] as const)('hookHtmlResponse over %s', (_name, serve) => {
   it('one res.end(html): prepares the whole body, with a new ETag and Content-Length', async () => {
     const seen = newSeen()
     const html = HEAD + BODY
@@ -355,6 +355,56 @@ describe.each([
     expect(missing.body.toString()).toBe(HEAD)
     expect(seen.prepared).toEqual([])
   })
+})
+
+describe('hookHtmlResponse: headers of what is no page', () => {
+  /**
+   * An event stream (a proxied SSE or long-poll answer to curl or a native client) sends its
+   * headers with `flushHeaders()` and its first event later: the client must see the headers
+   * before that event. The handler writes its event only once the client has the headers, so
+   * held headers never arrive and the test fails by its bound.
+   */
+  it.each(['HTTP/1.1', 'HTTP/2'] as const)(
+    '%s: an event stream gets its headers before its first event',
+    async (version) => {
+      let headersArrived: () => void = () => undefined
+      const arrived = new Promise<void>((resolve) => (headersArrived = resolve))
+      const handler = (res: ServerResponse) => {
+        hookHtmlResponse(res, insertingHooks(newSeen()))
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+        res.flushHeaders()
+        void arrived.then(() => res.end('data: first\n\n'))
+      }
+      const server =
+        version === 'HTTP/1.1'
+          ? http.createServer((_req, res) => handler(res))
+          : http2.createServer((_req, res) => handler(res as unknown as ServerResponse))
+      servers.push(server)
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+      const { port } = server.address() as AddressInfo
+      const gotHeaders = new Promise<string | undefined>((resolve, reject) => {
+        if (version === 'HTTP/1.1') {
+          http
+            .get({ host: '127.0.0.1', port, path: '/events' }, (response) => {
+              resolve(response.headers['content-type'])
+              response.resume()
+            })
+            .on('error', reject)
+        } else {
+          const session = http2.connect(`http://127.0.0.1:${port}`)
+          servers.push(session)
+          const stream = session.request({ ':path': '/events' })
+          stream.on('response', (headers) => resolve(String(headers['content-type'])))
+          stream.on('error', reject)
+          stream.resume()
+        }
+      })
+      const bound = sleep(5000).then(() => 'no headers before the first event')
+      const type = await Promise.race([gotHeaders, bound])
+      headersArrived()
+      expect(type).toBe('text/event-stream')
+    },
+  )
 })
 
 describe('ifNoneMatchHits', () => {
