@@ -32,13 +32,18 @@ export type SourceMapDelivery = 'external' | 'inline'
  */
 export type CompressionMode = 'auto' | 'always' | 'off'
 
-/** Options of `vite-plugin-http2-push`. Every field is optional. */
-export interface Http2PushOptions {
+export const PLUGIN_NAME = 'vite-plugin-http2-push'
+
+/**
+ * Every option of `vite-plugin-http2-push` with its default: the one list the option types, the
+ * known-option check and the defaults come from (as `@vitejs/plugin-react` does).
+ */
+const DEFAULTS = {
   /**
    * How the page's closure is delivered: pushed, listed as modulepreload links, or not at all.
    * @default 'auto'
    */
-  mode?: DeliveryMode
+  mode: 'auto' as DeliveryMode,
   /**
    * For clients that get links (browsers, HTTP/1.1): add an import map that maps each module of
    * the page's closure to a versioned URL, answered `Cache-Control: max-age=31536000, immutable`
@@ -47,54 +52,54 @@ export interface Http2PushOptions {
    * Push clients are not affected.
    * @default true
    */
-  importMap?: boolean
+  importMap: true,
   /**
    * Also send a 103 Early Hints response listing the page's modules (for clients that get
    * preload links), from the closure cached at the previous load of that page.
    * @default false
    */
-  earlyHints?: boolean
+  earlyHints: false,
   /**
    * Directory where the generated localhost certificate (the leaf) is cached.
    * Relative paths resolve against Vite's `root`. Ignored when `server.https` is set.
    * @default `<cacheDir>/http2-push-cert` (usually `node_modules/.vite/http2-push-cert`)
    */
-  certDir?: string
+  certDir: undefined as string | undefined,
   /**
    * Who signs the localhost certificate: mkcert's CA if present, else the plugin's local CA
    * (`'auto'`); always the local CA (`'local-ca'`); or nobody (`'self-signed'`).
    * Ignored when `server.https` is set.
    * @default 'auto'
    */
-  certificate?: CertificateSource
+  certificate: 'auto' as CertificateSource,
   /**
    * Directory of the plugin's local CA, shared by all projects of the user. Relative paths resolve
    * against Vite's `root`. `npx vite-plugin-http2-push trust --ca-dir <dir>` must name the same one.
    * @default `$XDG_CACHE_HOME/vite-plugin-http2-push` or `~/.cache/vite-plugin-http2-push`
    * (macOS: `~/Library/Caches/vite-plugin-http2-push`, Windows: `%LOCALAPPDATA%\\vite-plugin-http2-push`)
    */
-  caDir?: string
+  caDir: undefined as string | undefined,
   /**
    * Also push modules reached only through a dynamic `import('...')` with a string literal.
    * @default false
    */
-  dynamicImports?: boolean
+  dynamicImports: false,
   /**
    * At most this many responses are pushed for one HTML request.
    * @default 5000
    */
-  maxPushes?: number
+  maxPushes: 5000,
   /**
    * At most this many body bytes are pushed for one HTML request.
    * @default 104857600 (100 MiB)
    */
-  maxPushBytes?: number
+  maxPushBytes: 100 * 1024 * 1024,
   /**
    * Compute the closures of the HTML pages (`index.html` and the build's `.html` inputs) in the
    * background once the server listens, so the first page load does not wait for discovery.
    * @default true
    */
-  warmup?: boolean
+  warmup: true,
   /**
    * For a browser's module requests the plugin answers from its cache: `'external'` replaces
    * Vite's inline source map by a link to a map URL the plugin serves (same version, same
@@ -102,57 +107,45 @@ export interface Http2PushOptions {
    * get Vite's bytes.
    * @default 'external'
    */
-  sourceMaps?: SourceMapDelivery
+  sourceMaps: 'external' as SourceMapDelivery,
   /**
    * Compress (brotli, gzip, zstd where Node has it, as `Accept-Encoding` asks) the modules,
    * stylesheets and HTML the plugin answers, once per cached response version. `'auto'` skips
    * clients on loopback; `'always'` compresses for them too; `'off'` never compresses.
    * @default 'auto'
    */
-  compression?: CompressionMode
+  compression: 'auto' as CompressionMode,
   /**
    * Print one line per page load (pushed count, bytes, already-pushed skips, time) through Vite's logger.
    * @default true
    */
-  log?: boolean
+  log: true,
 }
 
-export const DEFAULT_MAX_PUSHES = 5000
-const DEFAULT_MAX_PUSH_BYTES = 100 * 1024 * 1024
-export const PLUGIN_NAME = 'vite-plugin-http2-push'
+/** Options of `vite-plugin-http2-push`. Every field is optional. */
+export type Http2PushOptions = Partial<ResolvedOptions>
 
 /** Options after validation, with every default filled in. */
-export interface ResolvedOptions {
-  mode: DeliveryMode
-  importMap: boolean
-  earlyHints: boolean
-  certDir: string | undefined
-  certificate: CertificateSource
-  caDir: string | undefined
-  dynamicImports: boolean
-  maxPushes: number
-  maxPushBytes: number
-  warmup: boolean
-  sourceMaps: SourceMapDelivery
-  compression: CompressionMode
-  log: boolean
-}
+export type ResolvedOptions = typeof DEFAULTS
 
-const KNOWN_OPTIONS = new Set([
-  'mode',
-  'importMap',
-  'earlyHints',
-  'certDir',
-  'certificate',
-  'caDir',
-  'dynamicImports',
-  'maxPushes',
-  'maxPushBytes',
-  'warmup',
-  'sourceMaps',
-  'compression',
-  'log',
-])
+export const DEFAULT_MAX_PUSHES = DEFAULTS.maxPushes
+
+/** How each option's value is checked (and returned); undefined means its default. */
+const VALIDATORS: { [Name in keyof ResolvedOptions]: (value: unknown, name: Name) => ResolvedOptions[Name] } = {
+  mode: (value, name) => choice(value, name, MODES),
+  importMap: boolean,
+  earlyHints: boolean,
+  certDir: path,
+  certificate: (value, name) => choice(value, name, CERTIFICATE_SOURCES, 'or set server.https to use your own'),
+  caDir: path,
+  dynamicImports: boolean,
+  maxPushes: budget,
+  maxPushBytes: budget,
+  warmup: boolean,
+  sourceMaps: (value, name) => choice(value, name, SOURCE_MAP_DELIVERIES, "use 'inline' to keep Vite's inline maps"),
+  compression: (value, name) => choice(value, name, COMPRESSION_MODES, "use 'off' to turn compression off"),
+  log: boolean,
+}
 
 /** Validates user options and fills defaults; throws an Error naming the bad option and the fix. */
 export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): ResolvedOptions {
@@ -160,26 +153,17 @@ export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): 
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw optionError('options', 'must be an object, e.g. http2Push({ maxPushes: 1000 })', options)
   }
+  const known = Object.keys(DEFAULTS)
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw optionError(key, `is not an option; known options: ${[...KNOWN_OPTIONS].join(', ')}`, undefined)
-    }
+    if (!known.includes(key)) throw optionError(key, `is not an option; known options: ${known.join(', ')}`, undefined)
   }
-  return {
-    mode: optionalChoice(options, 'mode', MODES),
-    importMap: optionalBoolean(options, 'importMap', true),
-    earlyHints: optionalBoolean(options, 'earlyHints', false),
-    certDir: optionalString(options, 'certDir'),
-    certificate: optionalChoice(options, 'certificate', CERTIFICATE_SOURCES, 'or set server.https to use your own'),
-    caDir: optionalString(options, 'caDir'),
-    dynamicImports: optionalBoolean(options, 'dynamicImports', false),
-    maxPushes: optionalBudget(options, 'maxPushes', DEFAULT_MAX_PUSHES),
-    maxPushBytes: optionalBudget(options, 'maxPushBytes', DEFAULT_MAX_PUSH_BYTES),
-    warmup: optionalBoolean(options, 'warmup', true),
-    sourceMaps: optionalChoice(options, 'sourceMaps', SOURCE_MAP_DELIVERIES, "use 'inline' to keep Vite's inline maps"),
-    compression: optionalChoice(options, 'compression', COMPRESSION_MODES, "use 'off' to turn compression off"),
-    log: optionalBoolean(options, 'log', true),
+  const resolved: Record<string, unknown> = { ...DEFAULTS }
+  for (const name of known as Array<keyof ResolvedOptions>) {
+    const value = options[name]
+    if (value !== undefined)
+      resolved[name] = (VALIDATORS[name] as (value: unknown, name: string) => unknown)(value, name)
   }
+  return resolved as ResolvedOptions
 }
 
 function optionError(name: string, problem: string, value: unknown): Error {
@@ -193,46 +177,32 @@ function describe(value: unknown): string {
   return Array.isArray(value) ? 'an array' : typeof value
 }
 
-function optionalString(options: Record<string, unknown>, name: string): string | undefined {
-  const value = options[name]
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || value.trim() === '') {
+function path(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.trim() === '')
     throw optionError(name, 'must be a non-empty string path', value)
-  }
   return value
 }
 
 const MODES = ['auto', 'push', 'preload', 'off'] as const satisfies readonly DeliveryMode[]
 const CERTIFICATE_SOURCES = ['auto', 'local-ca', 'self-signed'] as const satisfies readonly CertificateSource[]
-const SOURCE_MAP_DELIVERIES = ['external', 'inline'] as const
-const COMPRESSION_MODES = ['auto', 'always', 'off'] as const
+const SOURCE_MAP_DELIVERIES = ['external', 'inline'] as const satisfies readonly SourceMapDelivery[]
+const COMPRESSION_MODES = ['auto', 'always', 'off'] as const satisfies readonly CompressionMode[]
 
-/** One of `choices` (the first is the default); the error lists them, then `hint` in parentheses. */
-function optionalChoice<T extends string>(
-  options: Record<string, unknown>,
-  name: string,
-  choices: readonly T[],
-  hint?: string,
-): T {
-  const value = options[name]
-  if (value === undefined) return choices[0]!
+/** One of `choices`; the error lists them, then `hint` in parentheses. */
+function choice<T extends string>(value: unknown, name: string, choices: readonly T[], hint?: string): T {
   if (!choices.includes(value as T)) {
-    const listed = choices.map((choice) => `'${choice}'`).join(', ')
+    const listed = choices.map((item) => `'${item}'`).join(', ')
     throw optionError(name, `must be one of ${listed}${hint ? ` (${hint})` : ''}`, value)
   }
   return value as T
 }
 
-function optionalBoolean(options: Record<string, unknown>, name: string, fallback: boolean): boolean {
-  const value = options[name]
-  if (value === undefined) return fallback
+function boolean(value: unknown, name: string): boolean {
   if (typeof value !== 'boolean') throw optionError(name, 'must be true or false', value)
   return value
 }
 
-function optionalBudget(options: Record<string, unknown>, name: string, fallback: number): number {
-  const value = options[name]
-  if (value === undefined) return fallback
+function budget(value: unknown, name: string): number {
   if (
     typeof value !== 'number' ||
     Number.isNaN(value) ||
