@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cacheOffWarning, createCacheOffDetector, type CacheOffEvidence } from '../src/tls/cache-off-detector.js'
+import { cacheOffWarning, createCacheOffDetector, type CacheOffEvidence } from '../src/serve/cache-off-detector.js'
 
 const CHROME = { 'user-agent': 'Chrome/156' }
 const FIREFOX = { 'user-agent': 'Firefox/140' }

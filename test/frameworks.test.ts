@@ -15,7 +15,7 @@ import {
   type PreparedApp,
 } from './support/framework-app.js'
 import { TestClient } from './support/http2-clients.js'
-import { withoutHmrTimestamp } from '../src/page/hmr-timestamp.js'
+import { withoutHmrTimestamp } from '../src/learn/hmr-timestamp.js'
 
 /**
  * Real SSR/SSG framework apps (SvelteKit 2, Astro, React Router framework mode, VitePress), each

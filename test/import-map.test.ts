@@ -1,6 +1,6 @@
 import MagicString from 'magic-string'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { addImportMap } from '../src/deliver/import-map.js'
+import { addImportMap } from '../src/preload/import-map.js'
 import { lexerReady } from '../src/graph/lex-imports.js'
 import { buildResource, type ServedResource } from '../src/graph/served-resource.js'
 import { extractPageEntries } from '../src/html/page-entries.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_LEARNING_LIMITS, LearnedClosure, type LearningLimits } from '../src/page/learned-closure.js'
+import { DEFAULT_LEARNING_LIMITS, LearnedClosure, type LearningLimits } from '../src/learn/learned-closure.js'
 
 /** A clock the test moves by hand. */
 function clock() {

@@ -2,7 +2,7 @@ import MagicString from 'magic-string'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { lexerReady } from '../src/graph/lex-imports.js'
 import { extractPageEntries } from '../src/html/page-entries.js'
-import { insertModulePreloads } from '../src/html/preload-links.js'
+import { insertModulePreloads } from '../src/html/preload-tags.js'
 
 beforeAll(() => lexerReady())
 

@@ -7,7 +7,7 @@ import { chromium, type BrowserContext } from 'playwright-core'
 import { createServer, type Plugin, type ViteDevServer } from 'vite'
 import http2Push, { type Http2PushOptions } from 'vite-plugin-http2-push'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createCacheOffDetector, type CacheOffEvidence } from '../src/tls/cache-off-detector.js'
+import { createCacheOffDetector, type CacheOffEvidence } from '../src/serve/cache-off-detector.js'
 import { capturingLogger } from './support/capturing-logger.js'
 import { CHROMIUM_ARGS_CHECKING_CERTIFICATES, chromiumPath, requireBrowserOrSkip } from './support/chromium.js'
 import {

@@ -1,6 +1,6 @@
 import type { Debug } from '../debug.js'
-import { headerString, type RenderedResponse } from '../render/captured-response.js'
-import type { ResourceRequest } from '../render/resource-request.js'
+import { headerString, type RenderedResponse } from './rendered-response.js'
+import type { ResourceRequest } from './resource-request.js'
 import type { RenderFunction } from '../render/vite-renderer.js'
 import { buildResource, forEachImport, orderBreadthFirst, resourceKey, type ServedResource } from './served-resource.js'
 

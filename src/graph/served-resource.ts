@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Debug } from '../debug.js'
-import { headerString, isJavaScript, type RenderedResponse } from '../render/captured-response.js'
-import type { ResourceRequest } from '../render/resource-request.js'
+import { headerString, isJavaScript, type RenderedResponse } from './rendered-response.js'
+import type { ResourceRequest } from './resource-request.js'
 import { lexImports } from './lex-imports.js'
 import { resolveRequestUrl } from './resolve-url.js'
 

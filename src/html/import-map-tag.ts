@@ -1,6 +1,6 @@
 import type MagicString from 'magic-string'
 import type { PageEntries } from './page-entries.js'
-import { topPosition } from './preload-links.js'
+import { topPosition } from './preload-tags.js'
 
 /**
  * Puts `imports` into the page's import map: merged into the page's own

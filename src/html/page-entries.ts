@@ -1,6 +1,6 @@
 import { lexImports, type ModuleImports } from '../graph/lex-imports.js'
 import { resolveRequestUrl } from '../graph/resolve-url.js'
-import type { ResourceKind, ResourceRequest } from '../render/resource-request.js'
+import type { ResourceKind, ResourceRequest } from '../graph/resource-request.js'
 import { decodeHtmlEntities } from './entities.js'
 
 /** What the final HTML of a page asks the browser to load before it can run. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ServerHttp2Stream } from 'node:http2'
-import type { PushTarget } from '../deliver/push.js'
+import type { PushTarget } from '../push/page-push.js'
 import type { ResolvedOptions } from '../options.js'
 import type { ConnectionPushRegistry } from '../push/connection-push-state.js'
 import { pushWindow } from '../push/push-resources.js'

@@ -1,6 +1,6 @@
 import { resourceKey } from '../graph/served-resource.js'
 import { extractPageEntries } from '../html/page-entries.js'
-import type { ResourceRequest } from '../render/resource-request.js'
+import type { ResourceRequest } from '../graph/resource-request.js'
 import { mergeEntries } from './page-plan.js'
 
 /** Most text of a streamed body's rest kept at once while looking for late entries (an unclosed script). */

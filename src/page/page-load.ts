@@ -1,24 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import MagicString from 'magic-string'
-import { sendEarlyHints } from '../deliver/early-hints.js'
-import { addImportMap } from '../deliver/import-map.js'
-import { addPreloadLinks } from '../deliver/preload-links.js'
-import { startPagePush, type PagePush } from '../deliver/push.js'
+import { sendEarlyHints } from '../preload/early-hints.js'
+import { addImportMap } from '../preload/import-map.js'
+import { addPreloadLinks } from '../preload/preload-links.js'
+import { startPagePush, type PagePush } from '../push/page-push.js'
 import { resolveRequestUrl } from '../graph/resolve-url.js'
 import { resourceKey, type ServedResource } from '../graph/served-resource.js'
 import { extractPageEntries, type PageEntries } from '../html/page-entries.js'
 import { PLUGIN_NAME } from '../options.js'
 import type { PushStats } from '../push/push-resources.js'
-import type { ResourceRequest } from '../render/resource-request.js'
+import type { ResourceRequest } from '../graph/resource-request.js'
 import { encodeOnce } from '../serve/compression.js'
-import { deliveredBytes, type DeliveredBytes } from '../serve/delivered-bytes.js'
+import { precompressClosure, type DeliveredBytes } from '../serve/precompress.js'
 import { versionedHref } from '../serve/versioned-url.js'
 import type { DeliveryChoice } from './delivery-choice.js'
 import { requestedUrl } from './document-request.js'
 import type { HtmlPhases } from './html-response-hook.js'
-import type { LearningWindow } from './learned-closure.js'
-import { withoutStaleForms } from './learned-forms.js'
-import { connectionOf } from './learning-middleware.js'
+import type { LearningWindow } from '../learn/learned-closure.js'
+import { withoutStaleForms } from '../learn/learned-forms.js'
+import { connectionOf } from '../learn/learning-middleware.js'
 import { describeBytes, describeDenied, describePushes } from './page-log.js'
 import type { PageContext } from './page-middleware.js'
 import { LateEntries } from './late-entries.js'
@@ -180,7 +180,7 @@ export class PageLoad implements HtmlPhases {
     // Counted (external maps made, bodies compressed) once the HTML is on its way: that work is
     // for the module requests that follow, and must not delay the page itself.
     this.bytes = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      deliveredBytes(this.req, plan.closure.resources, {
+      precompressClosure(this.req, plan.closure.resources, {
         externalSourceMaps: options.sourceMaps === 'external',
         compression: options.compression,
         bodies: this.context.bodies,

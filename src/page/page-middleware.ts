@@ -9,7 +9,7 @@ import { chooseDelivery } from './delivery-choice.js'
 import { mayBeDocument } from './document-request.js'
 import { hookHtmlResponse } from './html-response-hook.js'
 import type { KnownPages } from './known-pages.js'
-import type { LearnedClosure } from './learned-closure.js'
+import type { LearnedClosure } from '../learn/learned-closure.js'
 import { PageLoad } from './page-load.js'
 
 /** What the page pipeline needs from the plugin. */

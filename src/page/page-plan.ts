@@ -1,6 +1,6 @@
 import type { Closure, ServedGraph } from '../graph/served-graph.js'
 import { resourceKey } from '../graph/served-resource.js'
-import type { ResourceRequest } from '../render/resource-request.js'
+import type { ResourceRequest } from '../graph/resource-request.js'
 
 /** What one page load delivers: the entries it was planned from and their closure (guarded, in push order). */
 export interface PagePlan {

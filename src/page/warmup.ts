@@ -4,7 +4,7 @@ import type { ResolvedConfig, ViteDevServer } from 'vite'
 import type { Debug } from '../debug.js'
 import type { DeliveryGuard, ServedGraph } from '../graph/served-graph.js'
 import { extractPageEntries } from '../html/page-entries.js'
-import type { ResourceRequest } from '../render/resource-request.js'
+import type { ResourceRequest } from '../graph/resource-request.js'
 
 /**
  * The app's HTML pages as request URLs (with `base`): `index.html` at the root and every `.html`

@@ -2,7 +2,7 @@ import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'nod
 import type { ServedResource } from '../graph/served-resource.js'
 import type { Debug } from '../debug.js'
 import type { ConnectionPushState } from './connection-push-state.js'
-import { requestHeadersFor } from '../render/resource-request.js'
+import { requestHeadersFor } from '../graph/resource-request.js'
 
 /** Limits for one page's pushes. */
 export interface PushBudget {

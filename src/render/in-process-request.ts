@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
-import { CapturedResponse, type RenderedResponse } from './captured-response.js'
+import type { RenderedResponse } from '../graph/rendered-response.js'
+import { CapturedResponse } from './captured-response.js'
 
 /** Any Connect-style request handler, such as `server.middlewares`. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void

@@ -1,7 +1,7 @@
 import type { ViteDevServer } from 'vite'
-import type { RenderedResponse } from './captured-response.js'
+import type { RenderedResponse } from '../graph/rendered-response.js'
 import { renderInProcess, type RequestHandler } from './in-process-request.js'
-import { requestHeadersFor, type ResourceRequest } from './resource-request.js'
+import { requestHeadersFor, type ResourceRequest } from '../graph/resource-request.js'
 
 /** How long one in-process GET may take before it is given up (the page is then served without it). */
 const RENDER_TIMEOUT_MS = 30_000

@@ -3,7 +3,7 @@ import type { Connect } from 'vite'
 import type { ServedGraph } from '../graph/served-graph.js'
 import { resourceKey, type ServedResource } from '../graph/served-resource.js'
 import { isInProcessRequest } from '../render/in-process-request.js'
-import { resourceKindRequested } from '../render/resource-request.js'
+import { resourceKindRequested } from '../graph/resource-request.js'
 import type { CompressionMode } from '../options.js'
 import {
   compressesFor,

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Connect } from 'vite'
 import type { ServedGraph } from '../graph/served-graph.js'
 import type { ServedResource } from '../graph/served-resource.js'
-import { headerString, isJavaScript } from '../render/captured-response.js'
+import { headerString, isJavaScript } from '../graph/rendered-response.js'
 import { versionParam, versionToken } from './versioned-url.js'
 
 /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ServedGraph } from '../graph/served-graph.js'
 import type { ServedResource } from '../graph/served-resource.js'
-import { resourceKindRequested } from '../render/resource-request.js'
+import { resourceKindRequested } from '../graph/resource-request.js'
 import type { VersionRequest } from './versioned-request-middleware.js'
 import { IMMUTABLE, versionToken } from './versioned-url.js'
 

@@ -1,6 +1,6 @@
 import { ServedGraph, type DeliveryGuard, type FreshnessOracle } from '../../src/graph/served-graph.js'
-import type { RenderedResponse } from '../../src/render/captured-response.js'
-import type { ResourceRequest } from '../../src/render/resource-request.js'
+import type { RenderedResponse } from '../../src/graph/rendered-response.js'
+import type { ResourceRequest } from '../../src/graph/resource-request.js'
 
 /** A graph over an in-memory app: url -> code. Versions change when code changes. */
 export function memoryGraph(

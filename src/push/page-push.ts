@@ -1,8 +1,8 @@
 import type { ServerHttp2Stream } from 'node:http2'
 import type { Debug } from '../debug.js'
 import type { ServedResource } from '../graph/served-resource.js'
-import type { ConnectionPushState } from '../push/connection-push-state.js'
-import { pushResources, type PushBudget, type PushStats } from '../push/push-resources.js'
+import type { ConnectionPushState } from './connection-push-state.js'
+import { pushResources, type PushBudget, type PushStats } from './push-resources.js'
 
 /** Where one page's pushes go: its HTTP/2 stream, that connection's push state and the authority to promise. */
 export interface PushTarget {

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Debug } from '../debug.js'
 import type { ServedResource } from '../graph/served-resource.js'
-import { moduleResources } from './modules.js'
+import { moduleResources } from './preload-links.js'
 
 /** Sends one 103 Early Hints with a `modulepreload` link for each module of the closure known before the HTML is ready. */
 export function sendEarlyHints(

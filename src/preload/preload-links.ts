@@ -1,8 +1,8 @@
 import type MagicString from 'magic-string'
 import type { ServedResource } from '../graph/served-resource.js'
 import type { PageEntries } from '../html/page-entries.js'
-import { insertModulePreloads } from '../html/preload-links.js'
-import { moduleResources } from './modules.js'
+import { insertModulePreloads } from '../html/preload-tags.js'
+import { isJavaScript } from '../graph/rendered-response.js'
 
 /**
  * Adds a `<link rel="modulepreload">` for each module of the closure the page does not load
@@ -22,5 +22,12 @@ export function addPreloadLinks(
     page,
     modules.map((resource) => resource.url),
     (url) => hrefOf(byUrl.get(url)!),
+  )
+}
+
+/** The closure's JavaScript modules that answered 200 (what modulepreload and import maps can name), in push order. */
+export function moduleResources(closure: readonly ServedResource[]): ServedResource[] {
+  return closure.filter(
+    (resource) => resource.as === 'script' && resource.response.status === 200 && isJavaScript(resource.response),
   )
 }

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http'
 import type { Connect } from 'vite'
 import { isInProcessRequest } from '../render/in-process-request.js'
-import { resourceKindRequested } from '../render/resource-request.js'
+import { resourceKindRequested } from '../graph/resource-request.js'
 import { parseVersionedUrl } from '../serve/versioned-url.js'
-import { authorityOf, requestedUrl } from './document-request.js'
+import { authorityOf, requestedUrl } from '../page/document-request.js'
 import type { LearnedClosure } from './learned-closure.js'
 
 /**

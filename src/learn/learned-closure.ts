@@ -1,5 +1,5 @@
 import { resourceKey } from '../graph/served-resource.js'
-import type { ResourceRequest } from '../render/resource-request.js'
+import type { ResourceRequest } from '../graph/resource-request.js'
 import { hmrTimestampOf } from './hmr-timestamp.js'
 
 /**

@@ -4,7 +4,7 @@ import { escapeHtmlAttribute } from '../html/entities.js'
 import { insertImportMap } from '../html/import-map-tag.js'
 import type { PageEntries } from '../html/page-entries.js'
 import { isVersionable, versionedHref, versionedUrl } from '../serve/versioned-url.js'
-import { moduleResources } from './modules.js'
+import { moduleResources } from './preload-links.js'
 
 /**
  * Makes unchanged modules cost no request on a reload: maps each module URL of the closure to

@@ -12,12 +12,11 @@ export interface DeliveredBytes {
 }
 
 /**
- * What the closure costs the client that made this page request, when its module requests are
- * answered from the cache as the page request's own headers suggest (a browser: external maps;
- * its `Accept-Encoding`). Compresses what is not compressed yet, so the module requests that
- * follow the HTML find their bodies ready.
+ * Compresses the closure's bodies for the client that made this page request (as its own headers
+ * suggest: a browser gets external maps; its `Accept-Encoding`), so the module requests that
+ * follow the HTML find them ready, and returns what the closure then costs that client.
  */
-export async function deliveredBytes(
+export async function precompressClosure(
   req: IncomingMessage,
   resources: readonly ServedResource[],
   options: { externalSourceMaps: boolean; compression: CompressionMode; bodies: EncodedBodies },
