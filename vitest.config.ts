@@ -7,27 +7,6 @@ import { defineConfig } from 'vitest/config'
 // the plugin's) `import ... from 'vite'` then resolve there; vitest itself keeps its own Vite.
 const compatVite = process.env.VITE_COMPAT_DIR && path.join(process.env.VITE_COMPAT_DIR, 'node_modules/vite')
 
-/**
- * The unit project: pure tests that start no server, no browser and no client process. They run
- * in parallel and finish in seconds. Every other test file belongs to the e2e project.
- */
-const UNIT = [
-  'test/connection-push-state.test.ts',
-  'test/graph.test.ts',
-  'test/options.test.ts',
-  'test/external-source-map-unit.test.ts',
-  'test/compression-unit.test.ts',
-  'test/page-entries.test.ts',
-  'test/learned-closure.test.ts',
-  'test/learned-forms.test.ts',
-  'test/preload-links.test.ts',
-  'test/import-map.test.ts',
-  'test/url-files.test.ts',
-  'test/tls.test.ts',
-  'test/cache-off-detector.test.ts',
-  'test/support/generate-app.test.ts',
-]
-
 export default defineConfig({
   resolve: {
     alias: [
@@ -46,16 +25,18 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: UNIT },
+        // pure tests that start no server, no browser and no client process: in parallel, in seconds
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
       },
       {
-        // Real dev servers (port 0), real clients, Chromium, nghttp, h2load: one file at a time, so
-        // timing-sensitive tests do not compete for the CPU.
+        // Real dev servers (port 0), real clients, Chromium, Firefox, nghttp, h2load: one file at a
+        // time, so timing-sensitive tests do not compete for the CPU. Every test file outside
+        // test/unit/ lands here (test/e2e/ is its home), so a misplaced file still runs, serially.
         extends: true,
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts'],
-          exclude: UNIT,
+          exclude: ['test/unit/**', 'test/frameworks/**', '**/node_modules/**'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,

@@ -23,14 +23,14 @@ const base = path.join(os.tmpdir(), 'vite-plugin-http2-push-compat')
 // Pinned lanes: the newest patch of each minor (npm resolves `vite@8.4` to the highest 8.4.x).
 const lanes = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['6.4', '7.3', '8.4', 'latest']
 const suites = [
-  'test/push.integration.test.ts',
-  'test/cached-responses.test.ts',
-  'test/setups.test.ts',
-  'test/middleware-mode.test.ts',
-  'test/security.test.ts',
-  'test/vite-fs-hole.test.ts',
-  'test/vite-internals.test.ts',
-  'test/instant-reload.test.ts',
+  'test/e2e/push.integration.test.ts',
+  'test/e2e/cached-responses.test.ts',
+  'test/e2e/setups.test.ts',
+  'test/e2e/middleware-mode.test.ts',
+  'test/e2e/security.test.ts',
+  'test/e2e/vite-fs-hole.test.ts',
+  'test/e2e/vite-internals.test.ts',
+  'test/e2e/instant-reload.test.ts',
 ]
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 

@@ -1,0 +1,105 @@
+import MagicString from 'magic-string'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { addImportMap } from '../../src/preload/import-map.js'
+import { lexerReady } from '../../src/graph/lex-imports.js'
+import { buildResource, type ServedResource } from '../../src/graph/served-resource.js'
+import { extractPageEntries } from '../../src/html/page-entries.js'
+import { parseVersionedUrl, versionedUrl } from '../../src/serve/versioned-url.js'
+
+beforeAll(() => lexerReady())
+
+function served(
+  url: string,
+  options: { as?: 'script' | 'style'; cacheControl?: string; etag?: string } = {},
+): ServedResource {
+  const as = options.as ?? 'script'
+  return buildResource(
+    { url, as },
+    {
+      status: 200,
+      headers: {
+        'content-type': as === 'style' ? 'text/css' : 'text/javascript',
+        'cache-control': options.cacheControl ?? 'no-cache',
+        etag: options.etag ?? `W/"${url}"`,
+      },
+      body: Buffer.from(''),
+    },
+    undefined,
+  )
+}
+
+function versionPage(html: string, closure: ServedResource[]) {
+  const edit = new MagicString(html)
+  const result = addImportMap(edit, extractPageEntries(html, '/'), closure)
+  return { html: edit.toString(), result }
+}
+
+describe('versioned URLs', () => {
+  it.each(['/src/a.ts', '/src/data.json?import', '/src/a.ts?t=1700000000000', '/@id/__x00__virtual:x'])(
+    '%s round-trips through its versioned URL',
+    (url) => {
+      const resource = served(url)
+      const versioned = versionedUrl(resource)
+      expect(versioned).toMatch(/[?&]__h2v=[\w-]{16}$/)
+      expect(parseVersionedUrl(versioned)).toEqual({ url, version: versioned.split('__h2v=')[1] })
+    },
+  )
+
+  it('a new ETag is a new version; the same ETag the same', () => {
+    expect(versionedUrl(served('/a.js', { etag: 'W/"1"' }))).not.toBe(versionedUrl(served('/a.js', { etag: 'W/"2"' })))
+    expect(versionedUrl(served('/a.js', { etag: 'W/"1"' }))).toBe(versionedUrl(served('/a.js', { etag: 'W/"1"' })))
+  })
+
+  it('takes the version out of the middle of a query', () => {
+    expect(parseVersionedUrl('/a.js?__h2v=abc&x=1')).toEqual({ url: '/a.js?x=1', version: 'abc' })
+    expect(parseVersionedUrl('/a.js?x=1&__h2v=abc&y')).toEqual({ url: '/a.js?x=1&y', version: 'abc' })
+    expect(parseVersionedUrl('/a.js?x__h2v=abc')).toBeUndefined()
+  })
+})
+
+describe('addImportMap', () => {
+  const closure = [
+    served('/@vite/client'),
+    served('/src/main.ts'),
+    served('/src/page.css', { as: 'style' }),
+    served('/node_modules/.vite/deps/react.js?v=1234', { cacheControl: 'max-age=31536000,immutable' }),
+  ]
+  const page = `<!doctype html><html><head><link rel="stylesheet" href="/src/page.css"><script type="module" src="/@vite/client"></script></head><body><script type="module" src="/src/main.ts"></script></body></html>`
+
+  it('maps modules, not immutable deps, first in the head, and versions the page attributes', () => {
+    const { html, result } = versionPage(page, closure)
+    expect(result?.mapped).toBe(2)
+    const map = JSON.parse(/<script type="importmap">(.*?)<\/script>/.exec(html)![1]!)
+    expect(Object.keys(map.imports)).toEqual(['/@vite/client', '/src/main.ts'])
+    expect(html.indexOf('importmap')).toBeLessThan(html.indexOf('<link'))
+    expect(html).toContain(`href="${versionedUrl(closure[2]!)}"`)
+    expect(html).toContain(`src="${versionedUrl(closure[1]!)}"`)
+  })
+
+  it("merges into the page's own map, whose entries win", () => {
+    const own = page.replace(
+      '<head>',
+      `<head><script type="importmap">{"imports":{"/src/main.ts":"/mine.js","x":"/x.js"},"scopes":{"/a/":{}}}</script>`,
+    )
+    const { html } = versionPage(own, closure)
+    const maps = [...html.matchAll(/<script type="importmap">(.*?)<\/script>/g)]
+    expect(maps).toHaveLength(1)
+    const map = JSON.parse(maps[0]![1]!)
+    expect(map.imports['/src/main.ts']).toBe('/mine.js')
+    expect(map.imports.x).toBe('/x.js')
+    expect(map.imports['/@vite/client']).toBe(versionedUrl(closure[0]!))
+    expect(map.scopes).toEqual({ '/a/': {} })
+  })
+
+  it('leaves a page whose own map is not mergeable unversioned', () => {
+    const broken = page.replace('<head>', `<head><script type="importmap">{ not json</script>`)
+    const { html, result } = versionPage(broken, closure)
+    expect(result).toBeUndefined()
+    expect(html).toBe(broken)
+  })
+
+  it('keeps a map from closing its script element', () => {
+    const { html } = versionPage(page, [served('/src/</script>.js')])
+    expect(html).toContain('\\u003c/script>')
+  })
+})
