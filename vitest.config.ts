@@ -22,6 +22,7 @@ const UNIT = [
   'test/learned-forms.test.ts',
   'test/preload-links.test.ts',
   'test/import-map.test.ts',
+  'test/link-target.test.ts',
   'test/url-files.test.ts',
   'test/tls.test.ts',
   'test/cache-off-detector.test.ts',
