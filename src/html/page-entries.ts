@@ -36,8 +36,8 @@ interface AttributeValue {
 
 const TAG_RE =
   /<!--[\s\S]*?(?:-->|$)|<(script|link|style|textarea|template|title|head)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi
-// An unquoted value runs to whitespace or `>`, as in browsers (`"'<=` and backquotes in it are kept).
-const ATTRIBUTE_RE = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/dg
+// An unquoted value runs to HTML whitespace or `>`, as in browsers (`"'<=` and backquotes in it are kept).
+const ATTRIBUTE_RE = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r >]+)))?/dg
 /** The quotes of each value group of ATTRIBUTE_RE. */
 const QUOTES: Record<number, AttributeQuote> = { 2: '"', 3: "'", 4: '' }
 const RAW_TEXT_TAGS = new Set(['script', 'style', 'textarea', 'template', 'title'])
