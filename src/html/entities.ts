@@ -24,7 +24,27 @@ export function decodeHtmlEntities(text: string): string {
   )
 }
 
-/** Escapes text for a double-quoted HTML attribute value. */
+/** How an attribute value is delimited in the HTML: by `"`, by `'`, or not at all. */
+export type AttributeQuote = '"' | "'" | ''
+
+/**
+ * Escapes text for a quoted HTML attribute value. Both quotes are escaped, so the result is safe
+ * between `"` and between `'` alike: a value can never end its attribute early.
+ */
 export function escapeHtmlAttribute(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+}
+
+/**
+ * The text to write in place of an attribute's raw value so that the browser reads back exactly
+ * `value`: escaped for the quotes around it; an unquoted value is written double-quoted (unquoted,
+ * a space ends it and a quote or `=` in it is a parse error).
+ */
+export function attributeValueText(value: string, quote: AttributeQuote): string {
+  return quote === '' ? `"${escapeHtmlAttribute(value)}"` : escapeHtmlAttribute(value)
 }

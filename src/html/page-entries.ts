@@ -1,7 +1,7 @@
 import { lexImports, type ModuleImports } from '../graph/lex-imports.js'
 import { resolveRequestUrl } from '../graph/resolve-url.js'
 import type { ResourceKind, ResourceRequest } from '../graph/resource-request.js'
-import { decodeHtmlEntities } from './entities.js'
+import { decodeHtmlEntities, type AttributeQuote } from './entities.js'
 
 /** What the final HTML of a page asks the browser to load before it can run. */
 export interface PageEntries {
@@ -19,10 +19,11 @@ export interface PageEntries {
   importMap: { start: number; end: number } | undefined
 }
 
-/** An entry's URL as written in an attribute: its offsets in the HTML (without quotes). */
+/** An entry's URL as written in an attribute: its offsets in the HTML (without quotes) and its quotes. */
 interface UrlAttribute extends ResourceRequest {
   start: number
   end: number
+  quote: AttributeQuote
 }
 
 interface AttributeValue {
@@ -30,11 +31,15 @@ interface AttributeValue {
   /** Offsets of the raw value within the attribute text (-1 for an attribute without one). */
   start: number
   end: number
+  quote: AttributeQuote
 }
 
 const TAG_RE =
   /<!--[\s\S]*?(?:-->|$)|<(script|link|style|textarea|template|title|head)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi
-const ATTRIBUTE_RE = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/dg
+// An unquoted value runs to HTML whitespace or `>`, as in browsers (`"'<=` and backquotes in it are kept).
+const ATTRIBUTE_RE = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r >]+)))?/dg
+/** The quotes of each value group of ATTRIBUTE_RE. */
+const QUOTES: Record<number, AttributeQuote> = { 2: '"', 3: "'", 4: '' }
 const RAW_TEXT_TAGS = new Set(['script', 'style', 'textarea', 'template', 'title'])
 
 /**
@@ -66,6 +71,7 @@ export function extractPageEntries(html: string, pageUrl: string): PageEntries {
         as,
         start: attributesStart + attribute.start,
         end: attributesStart + attribute.end,
+        quote: attribute.quote,
       })
   }
   const lowerHtml = html.toLowerCase()
@@ -136,7 +142,8 @@ function parseAttributeValues(text: string): Map<string, AttributeValue> {
     if (attributes.has(name)) continue // the first occurrence wins, as in browsers
     const group = [2, 3, 4].find((index) => match![index] !== undefined)
     const [start, end] = group === undefined ? [-1, -1] : match.indices![group]!
-    attributes.set(name, { value: decodeHtmlEntities(group === undefined ? '' : match[group]!), start, end })
+    const value = decodeHtmlEntities(group === undefined ? '' : match[group]!)
+    attributes.set(name, { value, start, end, quote: QUOTES[group ?? 4]! })
   }
   return attributes
 }

@@ -1,6 +1,6 @@
 import type MagicString from 'magic-string'
 import type { ServedResource } from '../graph/served-resource.js'
-import { escapeHtmlAttribute } from '../html/entities.js'
+import { attributeValueText } from '../html/entities.js'
 import { insertImportMap } from '../html/import-map-tag.js'
 import type { PageEntries } from '../html/page-entries.js'
 import { isVersionable, versionedHref, versionedUrl } from '../serve/versioned-url.js'
@@ -28,7 +28,7 @@ export function addImportMap(
   for (const attribute of page.urlAttributes) {
     const resource = byKey.get(`${attribute.as} ${attribute.url}`)
     if (resource && isVersionable(resource) && attribute.end > attribute.start)
-      edit.overwrite(attribute.start, attribute.end, escapeHtmlAttribute(versionedHref(resource)))
+      edit.overwrite(attribute.start, attribute.end, attributeValueText(versionedHref(resource), attribute.quote))
   }
   return { mapped: Object.keys(imports).length }
 }

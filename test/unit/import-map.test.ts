@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { addImportMap } from '../../src/preload/import-map.js'
 import { lexerReady } from '../../src/graph/lex-imports.js'
 import { buildResource, type ServedResource } from '../../src/graph/served-resource.js'
-import { extractPageEntries } from '../../src/html/page-entries.js'
+import { extractPageEntries, parseAttributes } from '../../src/html/page-entries.js'
 import { parseVersionedUrl, versionedUrl } from '../../src/serve/versioned-url.js'
 
 beforeAll(() => lexerReady())
@@ -101,5 +101,40 @@ describe('addImportMap', () => {
   it('keeps a map from closing its script element', () => {
     const { html } = versionPage(page, [served('/src/</script>.js')])
     expect(html).toContain('\\u003c/script>')
+  })
+
+  it('keeps a map from opening a comment or closing its script element in any case', () => {
+    const url = '/src/<!--</SCRIPT </script\t.js'
+    const { html } = versionPage(page, [served(url)])
+    const content = /<script type="importmap">([\s\S]*?)<\/script/i.exec(html)![1]!
+    expect(content).not.toMatch(/<!--|<\/script/i)
+    expect(JSON.parse(content).imports[url]).toBe(versionedUrl(served(url)))
+  })
+
+  // issue 18: a quote in a file name ended the attribute, and Chromium ran the handler after it
+  it.each([
+    [`'`, `<script type=module src='/src/t&#39;onerror=&#39;document.title=1337&#39;x.js'></script>`],
+    [`"`, `<script type=module src="/src/t'onerror='document.title=1337'x.js"></script>`],
+    ['no', `<script type=module src=/src/t&#39;onerror=&#39;document.title=1337&#39;x.js></script>`],
+  ])('rewrites a src with %s quotes for those quotes: a quote in the URL never ends it', (_, script) => {
+    const module = served(`/src/t'onerror='document.title=1337'x.js`)
+    const { html } = versionPage(`<!doctype html><html><head>${script}</head></html>`, [module])
+    const tag = /<script type=module (.*?)><\/script>/.exec(html)![1]!
+    const attributes = parseAttributes(tag)
+    expect([...attributes.keys()], tag).toEqual(['src'])
+    expect(attributes.get('src')).toBe(versionedUrl(module))
+  })
+
+  it('rewrites stylesheet and modulepreload hrefs the same way', () => {
+    const sheet = served(`/src/s'onload='alert(1)'.css`, { as: 'style' })
+    const preload = served(`/src/p'onload='alert(2)'.js`)
+    const head = `<link rel=stylesheet href='/src/s&#39;onload=&#39;alert(1)&#39;.css'><link rel=modulepreload href='/src/p&#39;onload=&#39;alert(2)&#39;.js'>`
+    const { html } = versionPage(`<html><head>${head}</head></html>`, [sheet, preload])
+    const links = [...html.matchAll(/<link (.*?)>/g)].map((match) => parseAttributes(match[1]!))
+    expect(links.map((attributes) => [...attributes.keys()])).toEqual([
+      ['rel', 'href'],
+      ['rel', 'href'],
+    ])
+    expect(links.map((attributes) => attributes.get('href'))).toEqual([versionedUrl(sheet), versionedUrl(preload)])
   })
 })

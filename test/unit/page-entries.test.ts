@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { lexerReady } from '../../src/graph/lex-imports.js'
 import { extractPageEntries, parseAttributes } from '../../src/html/page-entries.js'
-import { decodeHtmlEntities } from '../../src/html/entities.js'
+import { attributeValueText, decodeHtmlEntities, type AttributeQuote } from '../../src/html/entities.js'
 
 beforeAll(() => lexerReady())
 
@@ -95,6 +95,44 @@ describe('parseAttributes and entities', () => {
     const attributes = parseAttributes(` src="/a&amp;b" src="/second" defer`)
     expect(attributes.get('src')).toBe('/a&b')
     expect(attributes.get('defer')).toBe('')
+  })
+
+  it('records the quotes around each URL attribute, to rewrite it for the same quotes', () => {
+    const html = `<script type=module src="/a.ts"></script><script type=module src='/b.ts'></script>
+      <script type=module src=/c.ts></script><link rel=stylesheet href='/d.css'>`
+    const found = extractPageEntries(html, '/').urlAttributes
+    expect(found.map(({ url, quote }) => `${quote}${url}`)).toEqual(['"/a.ts', "'/b.ts", '/c.ts', "'/d.css"])
+    for (const { start, end, url } of found) expect(html.slice(start, end)).toBe(url)
+  })
+
+  it.each(['"', "'", ''] as AttributeQuote[])(
+    'writes any value back so that it reads the same between quotes %j, and never ends the attribute early',
+    (quote) => {
+      for (const value of [
+        `/src/t'onerror='document.title=1337'x.js`,
+        `/src/q" onerror="document.title=1337" x.js`,
+        '/src/a b\tc\nd.js',
+        '/src/<script>x</script>.js',
+        '/src/a=b`c.js',
+        '/src/a.ts?x&amp;y&lt;=1',
+        '/src/plain.ts?__h2v=abc-DEF_1',
+      ]) {
+        const written = attributeValueText(value, quote)
+        const attributes = parseAttributes(` type=module src=${quote}${written}${quote} data-end=1`)
+        expect([...attributes.keys()], written).toEqual(['type', 'src', 'data-end'])
+        expect(attributes.get('src'), written).toBe(value)
+      }
+    },
+  )
+
+  it('writes an unquoted value double-quoted', () => {
+    expect(attributeValueText('/src/a.ts?__h2v=x', '')).toBe('"/src/a.ts?__h2v=x"')
+    expect(attributeValueText("/src/it's.ts", '')).toBe('"/src/it&#39;s.ts"')
+  })
+
+  it('reads an unquoted value up to whitespace or >, as browsers do', () => {
+    const html = `<script type=module src=/src/a.ts?x=1&amp;y=2 defer></script><link rel=stylesheet href=/b.css?v=1>`
+    expect(urls(html)).toEqual(['script /src/a.ts?x=1&y=2', 'style /b.css?v=1'])
   })
 
   it('decodes named and numeric references and leaves unknown ones', () => {

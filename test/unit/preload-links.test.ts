@@ -53,9 +53,15 @@ describe('insertModulePreloads', () => {
 
   it('escapes URLs for the attribute and keeps the base', () => {
     const html = `<head><script type="module" src="/app/@vite/client"></script></head>`
-    const { html: out } = edit(html, ['/app/index.html?html-proxy&index=1.js', '/app/src/"q".ts'], '/app/')
+    const { html: out } = edit(
+      html,
+      ['/app/index.html?html-proxy&index=1.js', '/app/src/"q".ts', "/app/src/'q'.ts", '/app/src/<q>.ts'],
+      '/app/',
+    )
     expect(out).toContain('<link rel="modulepreload" href="/app/index.html?html-proxy&amp;index=1.js">')
     expect(out).toContain('<link rel="modulepreload" href="/app/src/&quot;q&quot;.ts">')
+    expect(out).toContain('<link rel="modulepreload" href="/app/src/&#39;q&#39;.ts">')
+    expect(out).toContain('<link rel="modulepreload" href="/app/src/&lt;q&gt;.ts">')
     // what the browser reads back is the URL itself
     const reparsed = extractPageEntries(out, '/app/').entries.map((entry) => entry.url)
     expect(reparsed).toContain('/app/index.html?html-proxy&index=1.js')
