@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { linkTarget } from '../src/deliver/link-target.js'
+import { linkTarget } from '../../src/preload/link-target.js'
 
 // What Node's writeEarlyHints() accepts for one link (lib/internal/validators.js).
 const NODE_LINK_VALUE = /^(?:<[^>]*>)(?:\s*;\s*[^;"\s]+(?:=(")?[^;"\s]*\1)?)*$/

@@ -1,10 +1,10 @@
 import http2 from 'node:http2'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium, requireBrowserOrSkip } from './support/chromium.js'
-import { readResponse, TestClient } from './support/http2-clients.js'
-import { tempDir, type TempDir } from './support/temp-dirs.js'
-import { startTestServer, type TestServer } from './support/vite-server.js'
+import { launchChromium, requireBrowserOrSkip } from '../support/chromium.js'
+import { readResponse, TestClient } from '../support/http2-clients.js'
+import { tempDir, type TempDir } from '../support/temp-dirs.js'
+import { startTestServer, type TestServer } from '../support/vite-server.js'
 
 // Issue 18.4: a file name is text the plugin writes into the page (versioned src/href attributes,
 // modulepreload links, the import map) and into the 103's Link header. A quote, a `<` or a
