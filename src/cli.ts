@@ -5,10 +5,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { leafNames } from './tls/leaf-certificate.js'
-import { CA_CERT_FILE, LOCAL_CA_NAME_PREFIX, defaultCaDir, loadOrCreateLocalCa, readLocalCa } from './tls/local-ca.js'
+import { describePermitted } from './tls/ca-constraints.js'
+import { CA_CERT_FILE, defaultCaDir, loadOrCreateLocalCa, madeFingerprints, readLocalCa } from './tls/local-ca.js'
 import { findMkcertCa, mkcertCaRoot } from './tls/mkcert-ca.js'
 import { installCa, plannedStores, trustStatus, trustedCa, uninstallCa } from './tls/trust-store.js'
 import type { TrustChange, TrustContext } from './tls/trust-store.js'
+import { shellFor, shellQuote } from './tls/shell-quote.js'
+import { readCertificateFields } from './tls/x509.js'
 
 const USAGE = `Usage: npx vite-plugin-http2-push <command> [--yes] [--ca-dir <dir>]
 
@@ -78,8 +81,10 @@ async function trust(args: Arguments, context: TrustContext): Promise<number> {
   const ca = trustedCa(await loadOrCreateLocalCa(args.caDir, leafNames(), logToStdout))
   const status = await trustStatus(ca, context)
   const stores = plannedStores(context).filter((store) => !status.trustedIn.includes(store))
+  // What the certificate itself permits, read back from it: what a leaked key could sign.
+  const permitted = readCertificateFields(ca.cert).permitted
   process.stdout.write(
-    `Local CA: ${ca.certFile}\n  ${ca.nickname}, valid for localhost, *.localhost and loopback addresses only\n`,
+    `Local CA: ${ca.certFile}\n  ${ca.nickname}, valid only for: ${permitted ? describePermitted(permitted) : 'any name'}\n`,
   )
   if (stores.length === 0 && status.problems.length === 0) {
     process.stdout.write(`Already trusted in: ${status.trustedIn.join(', ')}\n`)
@@ -119,7 +124,7 @@ async function untrust(args: Arguments, context: TrustContext): Promise<number> 
       return 1
     }
   }
-  const change = await uninstallCa(ca, context, LOCAL_CA_NAME_PREFIX)
+  const change = await uninstallCa(ca, context, await madeFingerprints(args.caDir))
   report(change)
   if (change.manual.length > 0) {
     process.stdout.write(`The system store needs root; run yourself:\n${change.manual.map((c) => `  ${c}\n`).join('')}`)
@@ -176,7 +181,7 @@ async function mentionMkcert(context: TrustContext): Promise<void> {
 }
 
 function caDirFlag(args: Arguments): string {
-  return args.caDir === defaultCaDir() ? '' : ` --ca-dir "${args.caDir}"`
+  return args.caDir === defaultCaDir() ? '' : ` --ca-dir ${shellQuote(args.caDir, shellFor(process.platform))}`
 }
 
 const logToStdout = {

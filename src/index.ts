@@ -18,6 +18,7 @@ import { createSourceMapRequestMiddleware } from './serve/external-source-map.js
 import { installBeforeViteTransform, installFirst } from './serve/middleware-stack.js'
 import { createVersionedRequestMiddleware, versionRequestOf } from './serve/versioned-request-middleware.js'
 import { cacheOffWarning, createCacheOffDetector } from './serve/cache-off-detector.js'
+import { createProtectedFilesMiddleware } from './tls/protected-files.js'
 import { proxyForcesHttp1 } from './vite-version.js'
 
 export type {
@@ -86,6 +87,8 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
     },
 
     async configureServer(server: ViteDevServer) {
+      // before Vite's own middlewares: its /@fs/ and static serving never see the plugin's key files
+      server.middlewares.use(createProtectedFilesMiddleware(server.config))
       await lexerReady()
       const debug = createDebug((message) => config.logger.info(message, { timestamp: true }))
       const guard = createFsGuard(server, debug)

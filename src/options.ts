@@ -60,9 +60,11 @@ const DEFAULTS = {
    */
   earlyHints: false,
   /**
-   * Directory where the generated localhost certificate (the leaf) is cached.
-   * Relative paths resolve against Vite's `root`. Ignored when `server.https` is set.
-   * @default `<cacheDir>/http2-push-cert` (usually `node_modules/.vite/http2-push-cert`)
+   * Directory where the generated localhost certificate (the leaf) and its private key are cached.
+   * Relative paths resolve against Vite's `root`; keep it outside every folder Vite serves (a custom
+   * `server.fs.deny` replaces Vite's default `*.{crt,pem}`). The plugin refuses a folder another
+   * user owns or can write. Ignored when `server.https` is set.
+   * @default `<caDir>/leaves/<hash of the project root>`, beside the CA in the user's cache folder
    */
   certDir: undefined as string | undefined,
   /**

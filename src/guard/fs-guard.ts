@@ -5,6 +5,7 @@ import type { ResolvedConfig, ViteDevServer } from 'vite'
 import type { Debug } from '../debug.js'
 import type { DeliveryGuard } from '../graph/served-graph.js'
 import { toModuleUrl } from '../graph/vite-freshness.js'
+import { isProtectedFile } from '../tls/protected-files.js'
 import { filesForUrl, type ServedPaths } from './url-files.js'
 
 type LoadingCheck = (config: ResolvedConfig, filePath: string) => boolean
@@ -17,7 +18,7 @@ const MAX_REMEMBERED_DECISIONS = 50_000
  * made loadable: a URL may leave the plugin (push, link, import map, Early Hints, cached answer)
  * only when every file it can name lies inside `server.fs.allow` (when `server.fs.strict`), matches
  * no `server.fs.deny` pattern, and the same holds for the file a symlink points to and for the file
- * Vite resolved the URL to. Uses Vite's own `isFileLoadingAllowed`, without the module paths Vite
+ * Vite resolved the URL to, and it is none of the plugin's key or certificate files. Uses Vite's own `isFileLoadingAllowed`, without the module paths Vite
  * learnt at runtime (`safeModulePaths`: Vite 8.4.0 adds files there that an HTML page merely
  * linked, and serves them from then on), but with Vite's optimized dependencies (`<cacheDir>/deps`).
  */
@@ -87,6 +88,8 @@ function fileCheck(config: ResolvedConfig): (file: string) => boolean {
     return loadingAllowed ? loadingAllowed(against, file) : insideAllow(against, file)
   }
   return (file) => {
+    // the plugin's own key and certificate files, whatever server.fs says
+    if (isProtectedFile(file)) return false
     const normalized = vite.normalizePath(file)
     if (!check(normalized, staticConfig)) return false
     const real = realPath(normalized)

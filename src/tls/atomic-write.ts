@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto'
 import { rename, rm, writeFile } from 'node:fs/promises'
 
 export const PRIVATE_FILE_MODE = 0o600
-export const PUBLIC_FILE_MODE = 0o644
 
 // Writes to a temporary sibling and renames it into place; writeFile's mode only applies on creation.
 export async function writeFileAtomically(file: string, content: string, mode: number): Promise<void> {

@@ -1,11 +1,14 @@
-// Keeps the dev server's leaf key and certificate in a folder, and replaces them when they expire
-// soon, no longer match the host list or the issuing CA, or cannot be read.
+// Keeps the dev server's leaf key and certificate in a folder of the user's alone, and replaces
+// them when they expire soon, no longer match the host list or the issuing CA, or cannot be read.
+// One process at a time reads and writes the pair.
 import { X509Certificate, createPrivateKey } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, writeFileAtomically, cannotStoreError } from './atomic-write.js'
+import { PRIVATE_FILE_MODE, writeFileAtomically, cannotStoreError } from './atomic-write.js'
+import { withDirectoryLock } from './directory-lock.js'
 import { ipAddressToBytes } from './ip-address.js'
 import { createLeafCertificate, leafNames } from './leaf-certificate.js'
+import { PRIVATE_DIR_MODE, checkPrivateFolder } from './private-folder.js'
 import type { Issuer, PemKeyAndCertificate } from './leaf-certificate.js'
 import type { HostNames } from './x509.js'
 
@@ -40,9 +43,24 @@ export async function loadOrCreateCertificate(
   options: CertificateCacheOptions = {},
 ): Promise<CachedCertificate> {
   const directory = path.resolve(dir)
-  const logger = options.logger
   const now = options.now ?? new Date()
   const names = leafNames(options.names)
+  try {
+    await mkdir(directory, { recursive: true, mode: PRIVATE_DIR_MODE })
+  } catch (cause) {
+    throw cannotStoreError('the dev TLS certificate', directory, 'certDir', cause)
+  }
+  await checkPrivateFolder(directory, [KEY_FILE, CERT_FILE], 'the dev TLS certificate', 'certDir')
+  return withDirectoryLock(directory, () => loadOrCreateLocked(directory, names, options, now))
+}
+
+async function loadOrCreateLocked(
+  directory: string,
+  names: HostNames,
+  options: CertificateCacheOptions,
+  now: Date,
+): Promise<CachedCertificate> {
+  const logger = options.logger
   const files = await readCertificateFiles(directory)
   const problem = files ? whyNotUsable(files, names, options.issuer, now) : 'missing'
   if (problem === undefined) return { ...(files as PemKeyAndCertificate), created: false }
@@ -111,9 +129,8 @@ function namesKey({ dnsNames, ipAddresses }: HostNames): string {
 
 async function writeCertificate(directory: string, { key, cert }: PemKeyAndCertificate): Promise<void> {
   try {
-    await mkdir(directory, { recursive: true })
     await writeFileAtomically(path.join(directory, KEY_FILE), key, PRIVATE_FILE_MODE)
-    await writeFileAtomically(path.join(directory, CERT_FILE), cert, PUBLIC_FILE_MODE)
+    await writeFileAtomically(path.join(directory, CERT_FILE), cert, PRIVATE_FILE_MODE)
   } catch (cause) {
     throw cannotStoreError('the dev TLS certificate', directory, 'certDir', cause)
   }

@@ -1,14 +1,19 @@
 // Picks who signs the dev server's certificate (mkcert's CA, the plugin's local CA, or nobody when
 // asked), keeps the leaf current, and says in one line whether browsers trust it.
+import { createHash } from 'node:crypto'
+import { rm, rmdir } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { ResolvedConfig } from 'vite'
 import type { CertificateSource, ResolvedOptions } from '../options.js'
+import { hostCaDir, isLocalhostName } from './ca-constraints.js'
 import { loadOrCreateCertificate } from './certificate-cache.js'
 import { leafHostsFor } from './leaf-hosts.js'
 import { leafNames, type PemKeyAndCertificate } from './leaf-certificate.js'
 import { defaultCaDir, loadOrCreateLocalCa, type CertificateAuthority } from './local-ca.js'
 import { findMkcertCa, mkcertCaRoot } from './mkcert-ca.js'
+import { protectFiles } from './protected-files.js'
+import { shellFor, shellQuote, withEnvironment } from './shell-quote.js'
 import { trustStatus, trustedCa, type TrustContext } from './trust-store.js'
 
 const PREFIX = '[vite-plugin-http2-push]'
@@ -37,16 +42,26 @@ export interface DevCertificate extends PemKeyAndCertificate {
 }
 
 /**
+ * The leaf's default folder: beside the CA, outside every folder Vite serves, one per project
+ * (keyed by a hash of its root).
+ */
+export function defaultCertDir(caDir: string, root: string): string {
+  const project = createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 16)
+  return path.join(caDir, 'leaves', project)
+}
+
+/**
  * The certificate for a Vite dev server without `server.https`, from the plugin's options. Its
  * `fix` is the command to pass to `cacheOffWarning` (cache-off-detector.ts) when it is not trusted.
  */
 export async function devCertificateFor(config: ResolvedConfig, options: ResolvedOptions): Promise<DevCertificate> {
+  const caDir = options.caDir ? path.resolve(config.root, options.caDir) : defaultCaDir()
+  // Earlier versions kept the leaf, key included, in Vite's cacheDir, which Vite may serve.
+  if (!options.certDir) await removeLeafFolder(path.join(config.cacheDir, 'http2-push-cert'))
   return devCertificate({
     certificate: options.certificate,
-    certDir: options.certDir
-      ? path.resolve(config.root, options.certDir)
-      : path.join(config.cacheDir, 'http2-push-cert'),
-    caDir: options.caDir ? path.resolve(config.root, options.caDir) : defaultCaDir(),
+    certDir: options.certDir ? path.resolve(config.root, options.certDir) : defaultCertDir(caDir, config.root),
+    caDir,
     host: config.server.host,
     logger: {
       info: (message) => config.logger.info(`${PREFIX} ${message}`),
@@ -60,6 +75,7 @@ export async function devCertificate(settings: DevCertificateSettings): Promise<
   const context = settings.context ?? { home: os.homedir(), env: process.env, platform: process.platform }
   const names = leafHostsFor(settings.host, os.networkInterfaces())
   const { logger } = settings
+  protectFiles(path.join(settings.certDir, 'key.pem'), path.join(settings.certDir, 'cert.pem'))
   if (settings.certificate === 'self-signed') {
     const leaf = await loadOrCreateCertificate(settings.certDir, { names, logger })
     logger.warn(
@@ -68,6 +84,7 @@ export async function devCertificate(settings: DevCertificateSettings): Promise<
     return { ...leaf, signer: 'self-signed', trusted: false, fix: undefined }
   }
   const ca = await chooseCa(settings, context, names)
+  protectFiles(ca.certFile, path.join(ca.dir, ca.kind === 'mkcert' ? 'rootCA-key.pem' : 'ca-key.pem'))
   const label = ca.kind === 'mkcert' ? `mkcert's CA in ${ca.dir}` : `the plugin's local CA in ${ca.dir}`
   const leaf = await loadOrCreateCertificate(settings.certDir, { issuer: { ...ca, label }, names, logger })
   const status = await trustStatus(trustedCa(ca), context)
@@ -93,12 +110,28 @@ async function chooseCa(
     if ('unusable' in mkcert)
       settings.logger.warn(`mkcert's CA in ${root} is not usable (${mkcert.unusable}); using the plugin's local CA.`)
   }
-  return loadOrCreateLocalCa(settings.caDir, leafNames(names), settings.logger)
+  // The shared CA is never widened for a DNS name: a name outside localhost gets a CA of its own.
+  const host = names.dnsNames.find((name) => !isLocalhostName(name))
+  const caDir = host === undefined ? settings.caDir : hostCaDir(settings.caDir, host)
+  if (host !== undefined) {
+    settings.logger.info(
+      `server.host ${host} is not under localhost: a CA for that name alone, in ${caDir}, signs its certificate (the shared CA only ever permits localhost and local addresses).`,
+    )
+  }
+  return loadOrCreateLocalCa(caDir, leafNames(names), settings.logger)
 }
 
-/** The one command that makes browsers trust `ca`. */
+/** The one command that makes browsers trust `ca`, quoted for the user's shell. */
 function fixCommand(ca: CertificateAuthority, context: TrustContext): string {
-  if (ca.kind === 'mkcert') return context.env.CAROOT ? `CAROOT="${ca.dir}" mkcert -install` : 'mkcert -install'
+  const shell = shellFor(context.platform)
+  if (ca.kind === 'mkcert')
+    return context.env.CAROOT ? withEnvironment('CAROOT', ca.dir, 'mkcert -install', shell) : 'mkcert -install'
   const isDefault = ca.dir === defaultCaDir(context.env, context.home, context.platform)
-  return `npx vite-plugin-http2-push trust${isDefault ? '' : ` --ca-dir "${ca.dir}"`}`
+  return `npx vite-plugin-http2-push trust${isDefault ? '' : ` --ca-dir ${shellQuote(ca.dir, shell)}`}`
+}
+
+// Removes an earlier version's leaf folder: its two files, then the folder if nothing else is in it.
+async function removeLeafFolder(directory: string): Promise<void> {
+  await Promise.all(['key.pem', 'cert.pem'].map((file) => rm(path.join(directory, file), { force: true })))
+  await rmdir(directory).catch(() => undefined)
 }

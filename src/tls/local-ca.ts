@@ -1,10 +1,15 @@
 // The plugin's own certificate authority: created once per user, limited by name constraints to
-// localhost and the addresses the leaves need, so a leaked key cannot mint a certificate for a real site.
+// localhost and local addresses (ca-constraints.ts), so a leaked key cannot mint a certificate for
+// a real site. Its folder is the user's alone, and only one process at a time creates or replaces it.
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto'
-import { mkdir, readFile } from 'node:fs/promises'
+import { appendFile, mkdir, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, writeFileAtomically, cannotStoreError } from './atomic-write.js'
+import { PRIVATE_FILE_MODE, writeFileAtomically, cannotStoreError } from './atomic-write.js'
+import { BASE_PERMITTED, describePermitted, expectedDnsNames, foreignConstraints } from './ca-constraints.js'
+import { withDirectoryLock } from './directory-lock.js'
+import { PRIVATE_DIR_MODE, checkPrivateFolder } from './private-folder.js'
+import { shellQuote } from './shell-quote.js'
 import {
   basicConstraintsExtension,
   buildCertificate,
@@ -37,19 +42,16 @@ export interface CaLogger {
 
 export const CA_CERT_FILE = 'ca-cert.pem'
 const CA_KEY_FILE = 'ca-key.pem'
-/** Every CA this plugin creates has a common name that starts with this (trust stores list it). */
-export const LOCAL_CA_NAME_PREFIX = 'vite-plugin-http2-push local CA'
+// SHA-256 fingerprints of every CA created in the folder, one a line: what `untrust` may remove.
+const HISTORY_FILE = 'ca-fingerprints'
+const FILES = [CA_KEY_FILE, CA_CERT_FILE, HISTORY_FILE]
+/** Every CA this plugin creates has a common name that starts with this (trust stores list it by it). */
+const LOCAL_CA_NAME_PREFIX = 'vite-plugin-http2-push local CA'
 const ORGANIZATION = 'vite-plugin-http2-push (development only)'
-const PRIVATE_DIR_MODE = 0o700
 const DAY_MS = 24 * 60 * 60 * 1000
 const CA_DAYS = 10 * 365
 // A CA closer than this to its end is replaced (its leaves would outlive it).
 const MIN_REMAINING_MS = 400 * DAY_MS
-/** Always permitted: localhost with its subdomains, 127.0.0.0/8 and ::1. */
-const BASE_PERMITTED: PermittedNames = {
-  dnsNames: ['localhost'],
-  ipRanges: [ipRange('127.0.0.0', 8), ipRange('::1', 128)],
-}
 
 /** The user-level default folder of the plugin's CA: under the OS cache folder. */
 export function defaultCaDir(
@@ -63,16 +65,32 @@ export function defaultCaDir(
   return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'vite-plugin-http2-push')
 }
 
-/** Reads the CA in `dir` without creating or replacing it; undefined when it is missing or corrupt. */
+/**
+ * Reads the CA in `dir` without creating or replacing it; undefined when it is missing or corrupt.
+ * Throws, naming the fix, when the folder is not the user's alone or the CA is not one the plugin wrote.
+ */
 export async function readLocalCa(dir: string): Promise<CertificateAuthority | undefined> {
-  const files = await readCaFiles(path.resolve(dir))
-  return files && 'ca' in files ? files.ca : undefined
+  const directory = path.resolve(dir)
+  await checkPrivateFolder(directory, FILES, 'the local CA', 'caDir')
+  const files = await readCaFiles(directory)
+  if (!files || !('ca' in files)) return undefined
+  refuseForeign(files.ca)
+  return files.ca
+}
+
+/** SHA-256 fingerprints of the CAs the plugin created in `dir` (the current one included). */
+export async function madeFingerprints(dir: string): Promise<string[]> {
+  const directory = path.resolve(dir)
+  const history = await readFile(path.join(directory, HISTORY_FILE), 'utf8').catch(() => '')
+  const current = (await readLocalCa(directory))?.cert
+  const all = [...history.split('\n'), ...(current ? [new X509Certificate(current).fingerprint256] : [])]
+  return [...new Set(all.map((line) => line.trim().toUpperCase()).filter(Boolean))]
 }
 
 /**
  * Returns the CA in `dir`, creating it when missing. A corrupt or expiring CA is replaced, and so is
- * one whose name constraints do not permit `names` (the new one permits both), each with a warning:
- * a new CA must be trusted again.
+ * one that does not permit an address in `names` (the new one permits both), each with a warning:
+ * a new CA must be trusted again. A DNS name the folder's CA is not for is an error.
  */
 export async function loadOrCreateLocalCa(
   dir: string,
@@ -81,61 +99,75 @@ export async function loadOrCreateLocalCa(
   now: Date = new Date(),
 ): Promise<CertificateAuthority & { created: boolean }> {
   const directory = path.resolve(dir)
-  const files = await readCaFiles(directory)
-  let permitted = BASE_PERMITTED
-  if (files && 'ca' in files) {
-    const x509 = new X509Certificate(files.ca.cert)
-    const fields = readCertificateFields(files.ca.cert)
-    const expiring = Date.parse(x509.validTo) - now.getTime() < MIN_REMAINING_MS
-    if (fields.permitted && !expiring && permitsAll(fields.permitted, names)) return { ...files.ca, created: false }
-    if (fields.permitted && !expiring) permitted = fields.permitted
-    const reason = expiring
-      ? 'it expires soon'
-      : fields.permitted
-        ? `it does not permit ${describe(names, fields.permitted)}`
-        : 'it has no name constraints'
-    const ca = await createCa(directory, widen(permitted, names), now)
+  try {
+    await mkdir(directory, { recursive: true, mode: PRIVATE_DIR_MODE })
+  } catch (cause) {
+    throw cannotStoreError('the local certificate authority', directory, 'caDir', cause)
+  }
+  await checkPrivateFolder(directory, FILES, 'the local CA', 'caDir')
+  const expected: PermittedNames = { ...BASE_PERMITTED, dnsNames: expectedDnsNames(directory) }
+  const outside = names.dnsNames.filter((name) => !permitsAll(expected, { dnsNames: [name], ipAddresses: [] }))
+  if (outside.length > 0)
+    throw new Error(`[vite-plugin-http2-push] the CA in ${directory} is not for ${outside.join(', ')}`)
+  return withDirectoryLock(directory, async () => {
+    const files = await readCaFiles(directory)
+    if (!files) {
+      const permitted = widen(expected, names)
+      const ca = await createCa(directory, permitted, now)
+      logger.info(`Created a local CA in ${directory}, valid only for: ${describePermitted(permitted)}`)
+      return { ...ca, created: true }
+    }
+    if ('corrupt' in files) {
+      const ca = await createCa(directory, widen(expected, names), now)
+      logger.warn(`Replaced the corrupt local CA in ${directory} (${files.corrupt}). ${trustAgain(directory)}`)
+      return { ...ca, created: true }
+    }
+    const permitted = refuseForeign(files.ca)
+    const expiring = Date.parse(new X509Certificate(files.ca.cert).validTo) - now.getTime() < MIN_REMAINING_MS
+    if (!expiring && permitsAll(permitted, names)) return { ...files.ca, created: false }
+    const reason = expiring ? 'it expires soon' : `it does not permit ${lacking(names, permitted).join(', ')}`
+    const ca = await createCa(directory, widen(widen(expected, names), permitted), now)
     logger.warn(`Replaced the local CA in ${directory} (${reason}). ${trustAgain(directory)}`)
     return { ...ca, created: true }
+  })
+}
+
+// The CA's permitted names; throws when they are not ones the plugin writes (a planted or altered CA).
+function refuseForeign(ca: CertificateAuthority): PermittedNames {
+  const permitted = readCertificateFields(ca.cert).permitted
+  const problem = foreignConstraints(permitted, ca.dir)
+  if (problem !== undefined || !permitted) {
+    throw new Error(
+      `[vite-plugin-http2-push] refusing to use the CA in ${ca.dir}: ${problem}, not the constraints this plugin writes (planted, or widened by an older version). ` +
+        `Fix: if you trusted it, remove it from your trust stores; then delete "${ca.dir}" and start again.`,
+    )
   }
-  const ca = await createCa(directory, widen(permitted, names), now)
-  if (files && 'corrupt' in files) {
-    logger.warn(`Replaced the corrupt local CA in ${directory} (${files.corrupt}). ${trustAgain(directory)}`)
-  } else {
-    logger.info(`Created a local CA for localhost certificates in ${directory}`)
-  }
-  return { ...ca, created: true }
+  return permitted
 }
 
 function trustAgain(directory: string): string {
-  return `Browsers must trust the new one: npx vite-plugin-http2-push trust${directory === defaultCaDir() ? '' : ` --ca-dir "${directory}"`}`
+  const flag = directory === defaultCaDir() ? '' : ` --ca-dir ${shellQuote(directory)}`
+  return `Browsers must trust the new one: npx vite-plugin-http2-push trust${flag}`
 }
 
-// The names `permitted` lacks, for the log line.
-function describe(names: HostNames, permitted: PermittedNames): string {
-  const lacking = [
-    ...names.dnsNames.filter((name) => !permits(permitted, name, false)),
-    ...names.ipAddresses.filter((address) => !permits(permitted, address, true)),
+function lacking(names: HostNames, permitted: PermittedNames): string[] {
+  return [
+    ...names.dnsNames.filter((name) => !permitsAll(permitted, { dnsNames: [name], ipAddresses: [] })),
+    ...names.ipAddresses.filter((address) => !permitsAll(permitted, { dnsNames: [], ipAddresses: [address] })),
   ]
-  return lacking.join(', ')
 }
 
-function permits(permitted: PermittedNames, name: string, isIp: boolean): boolean {
-  return permitsAll(permitted, isIp ? { dnsNames: [], ipAddresses: [name] } : { dnsNames: [name], ipAddresses: [] })
-}
-
-// The permitted names plus exactly the names outside them (single addresses, not ranges).
-function widen(permitted: PermittedNames, names: HostNames): PermittedNames {
-  const missing = (name: string, isIp: boolean) => !permits(permitted, name, isIp)
-  return {
-    dnsNames: [...permitted.dnsNames, ...names.dnsNames.filter((name) => missing(name, false))],
-    ipRanges: [
-      ...permitted.ipRanges,
-      ...names.ipAddresses
-        .filter((address) => missing(address, true))
-        .map((address) => ipRange(address, address.includes(':') ? 128 : 32)),
-    ],
-  }
+// `permitted` plus the single addresses of `names` it lacks, and the address ranges of `also`.
+function widen(permitted: PermittedNames, names: HostNames | PermittedNames): PermittedNames {
+  const ranges = 'ipRanges' in names ? names.ipRanges : []
+  const addresses = 'ipAddresses' in names ? lacking({ dnsNames: [], ipAddresses: names.ipAddresses }, permitted) : []
+  const all = [
+    ...permitted.ipRanges,
+    ...ranges,
+    ...addresses.map((address) => ipRange(address, address.includes(':') ? 128 : 32)),
+  ]
+  const unique = [...new Map(all.map((range) => [range.toString('hex'), range])).values()]
+  return { dnsNames: permitted.dnsNames, ipRanges: unique }
 }
 
 type CaFiles = { ca: CertificateAuthority } | { corrupt: string }
@@ -178,13 +210,12 @@ async function createCa(directory: string, permitted: PermittedNames, now: Date)
   })
   const certFile = path.join(directory, CA_CERT_FILE)
   try {
-    await mkdir(directory, { recursive: true, mode: PRIVATE_DIR_MODE })
-    await writeFileAtomically(
-      path.join(directory, CA_KEY_FILE),
-      privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      PRIVATE_FILE_MODE,
-    )
-    await writeFileAtomically(certFile, cert, PUBLIC_FILE_MODE)
+    // Remembered first, so `untrust` can find this CA even if writing it fails halfway.
+    const fingerprint = new X509Certificate(cert).fingerprint256
+    await appendFile(path.join(directory, HISTORY_FILE), `${fingerprint}\n`, { mode: PRIVATE_FILE_MODE })
+    const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+    await writeFileAtomically(path.join(directory, CA_KEY_FILE), key, PRIVATE_FILE_MODE)
+    await writeFileAtomically(certFile, cert, PRIVATE_FILE_MODE)
   } catch (cause) {
     throw cannotStoreError('the local certificate authority', directory, 'caDir', cause)
   }

@@ -2,11 +2,11 @@
 // Linux: NSS databases (Chrome/Chromium's ~/.pki/nssdb, Firefox profiles) through `certutil`;
 // macOS: the login keychain through `security`; Windows: the user's Root store through `certutil`.
 // Nothing here runs sudo: a system store that needs root gets its exact command printed instead.
-import { execFile } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { fromPem } from './x509.js'
+import { findExecutable, run, type RunResult } from './run-tool.js'
+import { SYSTEM_CA_FILE, inSystemBundle, systemStoreCommands } from './system-store.js'
 
 /** Where to look: the user's home, the environment (PATH) and the OS. */
 export interface TrustContext {
@@ -38,17 +38,9 @@ export interface TrustChange {
   manual: string[]
 }
 
-interface RunResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
 const CERTUTIL_MISSING =
   'certutil is not installed, so Chrome/Chromium and Firefox cannot be told to trust the CA. Install it: ' +
   '`sudo apt install libnss3-tools` (Debian/Ubuntu), `sudo dnf install nss-tools` (Fedora), `sudo pacman -S nss` (Arch), then run this again.'
-const SYSTEM_CA_FILE = '/usr/local/share/ca-certificates/vite-plugin-http2-push.crt'
-const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt']
 
 /** The CA file as the trust stores see it, named by its common name. */
 export function trustedCa(ca: { certFile: string; cert: string }): TrustedCa {
@@ -82,7 +74,7 @@ export async function trustStatus(ca: TrustedCa, ctx: TrustContext): Promise<Tru
       if (found.length > 0) status.trustedIn.push(db.label)
     }
   }
-  if (inSystemBundle(ca)) status.trustedIn.push('the system store (curl, Node with --use-openssl-ca)')
+  if (inSystemBundle(ca.cert)) status.trustedIn.push('the system store (curl, Node with --use-openssl-ca)')
   return status
 }
 
@@ -120,12 +112,15 @@ export async function installCa(ca: TrustedCa, ctx: TrustContext): Promise<Trust
       else change.problems.push(`could not add the CA to ${db.label}: ${failure(added)}`)
     }
   }
-  if (!inSystemBundle(ca)) change.manual.push(...systemStoreCommands(ca).install)
+  if (!inSystemBundle(ca.cert)) change.manual.push(...systemStoreCommands(ca.certFile).install)
   return change
 }
 
-/** Removes the CA (and any earlier CA with the same nickname prefix) from every store of this user. */
-export async function uninstallCa(ca: TrustedCa, ctx: TrustContext, nicknamePrefix: string): Promise<TrustChange> {
+/**
+ * Removes the CA from every store of this user; from NSS databases also every earlier CA whose
+ * SHA-256 fingerprint is in `fingerprints` (the ones the plugin made), and nothing else.
+ */
+export async function uninstallCa(ca: TrustedCa, ctx: TrustContext, fingerprints: string[]): Promise<TrustChange> {
   if (ctx.platform === 'darwin') {
     const keychain = path.join(ctx.home, 'Library', 'Keychains', 'login.keychain-db')
     await run('security', ['remove-trusted-cert', ca.certFile], ctx)
@@ -142,33 +137,17 @@ export async function uninstallCa(ca: TrustedCa, ctx: TrustContext, nicknamePref
   if (databases.length > 0 && !findExecutable('certutil', ctx)) change.problems.push(CERTUTIL_MISSING)
   else {
     for (const db of databases) {
-      const nicknames = new Set(await nicknamesHolding(ca, db.dir, ctx))
-      for (const nickname of (await listNicknames(db.dir, ctx)) ?? []) {
-        if (nickname.startsWith(nicknamePrefix)) nicknames.add(nickname)
-      }
-      for (const nickname of nicknames) {
+      const ours = new Set([fingerprintOf(ca.cert), ...fingerprints.map((print) => print.toUpperCase())])
+      for (const nickname of await nicknamesWithFingerprint(ours, db.dir, ctx, false)) {
         const deleted = await run('certutil', ['-D', '-d', `sql:${db.dir}`, '-n', nickname], ctx)
         if (deleted.code === 0) change.changed.push(`removed ${nickname} from ${db.label}`)
         else change.problems.push(`could not remove ${nickname} from ${db.label}: ${failure(deleted)}`)
       }
     }
   }
-  if (inSystemBundle(ca) || fs.existsSync(SYSTEM_CA_FILE)) change.manual.push(...systemStoreCommands(ca).uninstall)
+  if (inSystemBundle(ca.cert) || fs.existsSync(SYSTEM_CA_FILE))
+    change.manual.push(...systemStoreCommands(ca.certFile).uninstall)
   return change
-}
-
-/** The commands that add the CA to (or remove it from) the Linux system store; they need root. */
-function systemStoreCommands(ca: TrustedCa): { install: string[]; uninstall: string[] } {
-  if (fs.existsSync('/usr/sbin/update-ca-certificates') || fs.existsSync('/etc/ssl/certs/ca-certificates.crt')) {
-    return {
-      install: [`sudo cp "${ca.certFile}" ${SYSTEM_CA_FILE} && sudo update-ca-certificates`],
-      uninstall: [`sudo rm ${SYSTEM_CA_FILE} && sudo update-ca-certificates --fresh`],
-    }
-  }
-  return {
-    install: [`sudo trust anchor --store "${ca.certFile}"`],
-    uninstall: [`sudo trust anchor --remove "${ca.certFile}"`],
-  }
 }
 
 interface NssDatabase {
@@ -205,19 +184,33 @@ function nssDatabases(ctx: TrustContext, includeMissingChromeDb: boolean): NssDa
 
 // The nicknames under which `db` holds exactly this certificate, trusted for TLS servers.
 async function nicknamesHolding(ca: TrustedCa, dir: string, ctx: TrustContext): Promise<string[]> {
-  const ours = fromPem(ca.cert).toString('base64')
+  return nicknamesWithFingerprint(new Set([fingerprintOf(ca.cert)]), dir, ctx, true)
+}
+
+// The nicknames of certificates in `db` whose SHA-256 fingerprint is in `fingerprints` (when
+// `trustedOnly`, only those trusted for TLS servers), compared certificate by certificate.
+async function nicknamesWithFingerprint(
+  fingerprints: Set<string>,
+  dir: string,
+  ctx: TrustContext,
+  trustedOnly: boolean,
+): Promise<string[]> {
   const held: string[] = []
   for (const [nickname, flags] of (await listTrust(dir, ctx)) ?? []) {
-    if (!flags.split(',')[0]?.includes('C')) continue
+    if (trustedOnly && !flags.split(',')[0]?.includes('C')) continue
     const exported = await run('certutil', ['-L', '-d', `sql:${dir}`, '-n', nickname, '-a'], ctx)
     const blocks = exported.stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []
-    if (blocks.some((block) => fromPem(block).toString('base64') === ours)) held.push(nickname)
+    if (blocks.some((block) => fingerprints.has(fingerprintOf(block)))) held.push(nickname)
   }
   return held
 }
 
-async function listNicknames(dir: string, ctx: TrustContext): Promise<string[] | undefined> {
-  return (await listTrust(dir, ctx))?.map(([nickname]) => nickname)
+function fingerprintOf(pem: string): string {
+  try {
+    return new X509Certificate(pem).fingerprint256
+  } catch {
+    return ''
+  }
 }
 
 // `certutil -L` prints a header, then one "nickname   SSL,S/MIME,JAR/XPI" line per certificate.
@@ -232,17 +225,6 @@ async function listTrust(dir: string, ctx: TrustContext): Promise<[string, strin
   return entries
 }
 
-function inSystemBundle(ca: TrustedCa): boolean {
-  const body = fromPem(ca.cert).toString('base64')
-  return SYSTEM_BUNDLES.some((bundle) => {
-    try {
-      return fs.readFileSync(bundle, 'utf8').replace(/\s+/g, '').includes(body)
-    } catch {
-      return false
-    }
-  })
-}
-
 function serialOf(ca: TrustedCa): string {
   return new X509Certificate(ca.cert).serialNumber
 }
@@ -255,30 +237,4 @@ function outcome(result: RunResult, done: string, command: string): TrustChange 
 
 function failure(result: RunResult): string {
   return (result.stderr || result.stdout).trim().split('\n')[0] || `exit code ${result.code}`
-}
-
-/** The first `name` on the context's PATH (with Windows' extensions), or undefined. */
-function findExecutable(name: string, ctx: TrustContext): string | undefined {
-  const extensions = ctx.platform === 'win32' ? (ctx.env.PATHEXT ?? '.EXE;.CMD').split(';') : ['']
-  const delimiter = ctx.platform === 'win32' ? ';' : ':'
-  for (const dir of (ctx.env.PATH ?? ctx.env.Path ?? '').split(delimiter)) {
-    for (const extension of extensions) {
-      const candidate = path.join(dir, name + extension)
-      try {
-        if (fs.statSync(candidate).isFile()) return candidate
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined
-}
-
-function run(command: string, args: string[], ctx: TrustContext): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(command, args, { env: { ...ctx.env, HOME: ctx.home }, windowsHide: true }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) || (error && code === -1 ? error.message : '') })
-    })
-  })
 }

@@ -6,7 +6,9 @@ import type { TLSSocket } from 'node:tls'
 import { build, createServer, preview, type InlineConfig } from 'vite'
 import { describe, expect, it } from 'vitest'
 import http2Push from 'vite-plugin-http2-push'
+import { defaultCertDir } from '../../src/tls/dev-certificate.js'
 import { createLeafCertificate } from '../../src/tls/leaf-certificate.js'
+import { defaultCaDir } from '../../src/tls/local-ca.js'
 import { DOCUMENT_REQUEST } from '../support/browser-headers.mjs'
 import { http1Get, startBackend } from '../support/http1.js'
 import { TestClient } from '../support/http2-clients.js'
@@ -196,10 +198,14 @@ describe("the user's own server.https wins", () => {
 })
 
 describe('no certificate configured', () => {
-  it('creates one under <cacheDir>/http2-push-cert once, then reuses it', async () => {
+  it('creates one beside the CA (<caDir>/leaves/<hash of root>), outside the project, once, then reuses it', async () => {
     using app = smallApp('default-cert')
     const root = app.path
-    const certDir = path.join(root, 'node_modules/.vite/http2-push-cert')
+    const certDir = defaultCertDir(defaultCaDir(), root)
+    // where versions before issue 18 kept it (inside Vite's cacheDir, which Vite may serve): cleaned up
+    const oldDir = path.join(root, 'node_modules/.vite/http2-push-cert')
+    fs.mkdirSync(oldDir, { recursive: true })
+    fs.writeFileSync(path.join(oldDir, 'key.pem'), 'old key')
     const created = (logs: string[]) => logs.filter((line) => line.includes('Created a localhost certificate'))
 
     let firstFingerprint: string
@@ -208,6 +214,7 @@ describe('no certificate configured', () => {
       expect(first.server.config.cacheDir).toBe(path.join(root, 'node_modules/.vite'))
       expect(created(first.logs)).toHaveLength(1)
       expect(created(first.logs)[0]).toContain(certDir)
+      expect(fs.existsSync(oldDir)).toBe(false)
       const onDisk = new X509Certificate(fs.readFileSync(path.join(certDir, 'cert.pem')))
       expect(fs.existsSync(path.join(certDir, 'key.pem'))).toBe(true)
       const peer = await tlsPeer(first.origin)

@@ -89,14 +89,27 @@ describe("the plugin's own CA", () => {
     expect(fs.statSync(user.caDir).mode & 0o777).toBe(0o700)
   })
 
-  it('carries critical name constraints: localhost and loopback only', async () => {
+  it('carries critical name constraints: localhost, loopback and private address ranges only', async () => {
     const user = newUser('constraints')
     await certificateFor(user, 'project')
     const text = run('openssl', ['x509', '-noout', '-text', '-in', path.join(user.caDir, 'ca-cert.pem')])
     expect(text).toMatch(/X509v3 Basic Constraints: critical\s+CA:TRUE, pathlen:0/)
     expect(text).toMatch(/X509v3 Key Usage: critical\s+Certificate Sign, CRL Sign/)
     expect(text).toMatch(
-      /X509v3 Name Constraints: critical\s+Permitted:\s+DNS:localhost\s+IP:127.0.0.0\/255.0.0.0\s+IP:0:0:0:0:0:0:0:1\/FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF\n/,
+      new RegExp(
+        [
+          'X509v3 Name Constraints: critical\\s+Permitted:',
+          'DNS:localhost',
+          'IP:127.0.0.0/255.0.0.0',
+          'IP:0:0:0:0:0:0:0:1/FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF',
+          'IP:10.0.0.0/255.0.0.0',
+          'IP:172.16.0.0/255.240.0.0',
+          'IP:192.168.0.0/255.255.0.0',
+          'IP:FC00:0:0:0:0:0:0:0/FE00:0:0:0:0:0:0:0',
+          'IP:FE80:0:0:0:0:0:0:0/FFC0:0:0:0:0:0:0:0',
+          'X509v3 Subject Key Identifier',
+        ].join('\\s+'),
+      ),
     )
   })
 
@@ -115,19 +128,19 @@ describe("the plugin's own CA", () => {
     expect(forSubdomain.status).toBe(0)
   })
 
-  it('is replaced, with a warning to trust it again, when a leaf needs a name it does not permit', async () => {
+  it('is replaced, with a warning to trust it again, when a leaf needs a public address it does not permit', async () => {
     const user = newUser('widen')
     const before = await certificateFor(user, 'project')
-    const after = await certificateFor(user, 'project', { host: 'myapp.test' })
+    const after = await certificateFor(user, 'project', { host: '203.0.113.7' })
     expect(after.lines.join('\n')).toMatch(
-      /warn: Replaced the local CA in .* \(it does not permit myapp\.test\)\. Browsers must trust the new one/,
+      /warn: Replaced the local CA in .* \(it does not permit 203\.0\.113\.7\)\. Browsers must trust the new one/,
     )
     const caFile = path.join(user.caDir, 'ca-cert.pem')
     expect(opensslVerify(caFile, before.cert).status).not.toBe(0)
     expect(opensslVerify(caFile, after.cert)).toMatchObject({ status: 0 })
-    expect(new X509Certificate(after.cert).checkHost('myapp.test')).toBe('myapp.test')
+    expect(new X509Certificate(after.cert).checkIP('203.0.113.7')).toBe('203.0.113.7')
     expect(run('openssl', ['x509', '-noout', '-ext', 'nameConstraints', '-in', caFile])).toMatch(
-      /DNS:localhost\s+DNS:myapp\.test/,
+      /DNS:localhost\s+IP:127\.0\.0\.0\/255\.0\.0\.0\s[\s\S]*IP:203\.0\.113\.7\/255\.255\.255\.255\n/,
     )
   })
 
@@ -265,7 +278,7 @@ describe.skipIf(!hasMkcert || !hasCertutil)("mkcert's CA", () => {
     expect(result.signer).toBe('mkcert')
     expect(result.trusted).toBe(false)
     expect(result.lines.join('\n')).toContain(`which no trust store holds yet`)
-    expect(result.fix).toBe(`CAROOT="${user.caroot}" mkcert -install`)
+    expect(result.fix).toBe(`CAROOT=${user.caroot} mkcert -install`)
   })
 })
 

@@ -20,6 +20,7 @@ import {
   time,
 } from '../../src/tls/der.js'
 import { ipAddressToBytes } from '../../src/tls/ip-address.js'
+import { shellQuote, withEnvironment } from '../../src/tls/shell-quote.js'
 import { createLeafCertificate } from '../../src/tls/leaf-certificate.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -328,5 +329,22 @@ describe('loadOrCreateCertificate', () => {
     expect(message).toContain('server.https')
     expect(message).toContain('ENOTDIR')
     expect(cause).toMatchObject({ code: 'ENOTDIR' })
+  })
+})
+
+describe('shellQuote', () => {
+  it('keeps a plain POSIX word bare and single-quotes anything else, a quote as an escaped one', () => {
+    expect(shellQuote('/home/me/.cache/vite-plugin-http2-push')).toBe('/home/me/.cache/vite-plugin-http2-push')
+    expect(shellQuote("/x/it's $(touch p) `id`")).toBe("'/x/it'\\''s $(touch p) `id`'")
+    expect(shellQuote('')).toBe("''")
+  })
+
+  it('always single-quotes for PowerShell, doubling single and typographic quotes', () => {
+    expect(shellQuote('C:\\Users\\me', 'powershell')).toBe("'C:\\Users\\me'")
+    expect(shellQuote("C:\\it's $(calc)\u2019", 'powershell')).toBe("'C:\\it''s $(calc)\u2019\u2019'")
+    expect(withEnvironment('CAROOT', 'C:\\ca', 'mkcert -install', 'powershell')).toBe(
+      "$env:CAROOT='C:\\ca'; mkcert -install",
+    )
+    expect(withEnvironment('CAROOT', '/a b', 'mkcert -install')).toBe("CAROOT='/a b' mkcert -install")
   })
 })
