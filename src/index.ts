@@ -18,7 +18,7 @@ import { createSourceMapRequestMiddleware } from './serve/external-source-map.js
 import { installBeforeViteTransform, installFirst } from './serve/middleware-stack.js'
 import { createVersionedRequestMiddleware, versionRequestOf } from './serve/versioned-request-middleware.js'
 import { cacheOffWarning, createCacheOffDetector } from './serve/cache-off-detector.js'
-import { createProtectedFilesMiddleware } from './tls/protected-files.js'
+import { createProtectedFilesMiddleware } from './guard/protected-files.js'
 import { proxyForcesHttp1 } from './vite-version.js'
 
 export type {

@@ -5,7 +5,7 @@ import type { ResolvedConfig, ViteDevServer } from 'vite'
 import type { Debug } from '../debug.js'
 import type { DeliveryGuard } from '../graph/served-graph.js'
 import { toModuleUrl } from '../graph/vite-freshness.js'
-import { isProtectedFile } from '../tls/protected-files.js'
+import { isProtectedFile } from './protected-files.js'
 import { filesForUrl, type ServedPaths } from './url-files.js'
 
 type LoadingCheck = (config: ResolvedConfig, filePath: string) => boolean

@@ -12,7 +12,7 @@ import { leafHostsFor } from './leaf-hosts.js'
 import { leafNames, type PemKeyAndCertificate } from './leaf-certificate.js'
 import { defaultCaDir, loadOrCreateLocalCa, type CertificateAuthority } from './local-ca.js'
 import { findMkcertCa, mkcertCaRoot } from './mkcert-ca.js'
-import { protectFiles } from './protected-files.js'
+import { protectFiles } from '../guard/protected-files.js'
 import { shellFor, shellQuote, withEnvironment } from './shell-quote.js'
 import { trustStatus, trustedCa, type TrustContext } from './trust-store.js'
 

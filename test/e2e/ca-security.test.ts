@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { devCertificate, type DevCertificateSettings } from '../src/tls/dev-certificate.js'
+import { devCertificate, type DevCertificateSettings } from '../../src/tls/dev-certificate.js'
 import {
   basicConstraintsExtension,
   buildCertificate,
@@ -17,15 +17,15 @@ import {
   keyUsageExtension,
   nameConstraintsExtension,
   subjectKeyIdentifierExtension,
-} from '../src/tls/x509.js'
-import { basicApp } from './support/basic-app.js'
-import { plainGet } from './support/http2-clients.js'
-import { attempt, createNssDb, makeTemporaryUser, requireCertutilOrSkip, run } from './support/trust-tools.js'
-import type { TemporaryUser } from './support/trust-tools.js'
-import { startTestServer } from './support/vite-server.js'
+} from '../../src/tls/x509.js'
+import { basicApp } from '../support/basic-app.js'
+import { plainGet } from '../support/http2-clients.js'
+import { attempt, createNssDb, makeTemporaryUser, requireCertutilOrSkip, run } from '../support/trust-tools.js'
+import type { TemporaryUser } from '../support/trust-tools.js'
+import { startTestServer } from '../support/vite-server.js'
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
-const LOCAL_CA = fileURLToPath(new URL('../dist/tls/local-ca.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
+const LOCAL_CA = fileURLToPath(new URL('../../dist/tls/local-ca.js', import.meta.url))
 const hasCertutil = requireCertutilOrSkip()
 const isPosix = process.platform !== 'win32'
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Connect, ResolvedConfig } from 'vite'
-import { filesForUrl } from '../guard/url-files.js'
+import { filesForUrl } from './url-files.js'
 
 const protectedFiles = new Set<string>()
 
