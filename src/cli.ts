@@ -12,8 +12,9 @@ import { installCa, plannedStores, trustStatus, trustedCa, uninstallCa } from '.
 import type { TrustChange, TrustContext } from './tls/trust-store.js'
 import { shellFor, shellQuote } from './tls/shell-quote.js'
 import { readCertificateFields } from './tls/x509.js'
+import { CLI } from './plugin-name.js'
 
-const USAGE = `Usage: npx vite-plugin-http2-push <command> [--yes] [--ca-dir <dir>]
+const USAGE = `Usage: ${CLI} <command> [--yes] [--ca-dir <dir>]
 
 Commands:
   trust     create the plugin's local CA if needed and install it where browsers look
@@ -103,9 +104,7 @@ async function trust(args: Arguments, context: TrustContext): Promise<number> {
     )
   }
   await mentionMkcert(context)
-  process.stdout.write(
-    'Undo: npx vite-plugin-http2-push untrust' + caDirFlag(args) + '\nRestart the browser if it was open.\n',
-  )
+  process.stdout.write(`Undo: ${CLI} untrust` + caDirFlag(args) + '\nRestart the browser if it was open.\n')
   return change.problems.length > 0 ? 1 : 0
 }
 
@@ -130,7 +129,7 @@ async function untrust(args: Arguments, context: TrustContext): Promise<number> 
     process.stdout.write(`The system store needs root; run yourself:\n${change.manual.map((c) => `  ${c}\n`).join('')}`)
   }
   process.stdout.write(
-    `The CA files stay in ${args.caDir} (delete that folder to forget the CA). Redo: npx vite-plugin-http2-push trust${caDirFlag(args)}\n`,
+    `The CA files stay in ${args.caDir} (delete that folder to forget the CA). Redo: ${CLI} trust${caDirFlag(args)}\n`,
   )
   return change.problems.length > 0 ? 1 : 0
 }
@@ -161,9 +160,7 @@ async function status(args: Arguments, context: TrustContext): Promise<number> {
     )
   }
   if (!trusted)
-    process.stdout.write(
-      `Fix: ${'found' in mkcert ? 'mkcert -install' : `npx vite-plugin-http2-push trust${caDirFlag(args)}`}\n`,
-    )
+    process.stdout.write(`Fix: ${'found' in mkcert ? 'mkcert -install' : `${CLI} trust${caDirFlag(args)}`}\n`)
   return 0
 }
 

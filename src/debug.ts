@@ -1,5 +1,3 @@
-import { PLUGIN_NAME } from './options.js'
-
 /** A debug printer, or undefined unless `DEBUG` names this plugin (`DEBUG=vite-plugin-http2-push`, `vite-plugin-*`, `*`). */
 export type Debug = ((message: string) => void) | undefined
 
@@ -20,5 +18,7 @@ function isDebugEnabled(name: string, env: string | undefined = process.env.DEBU
 /** Creates the plugin's debug printer writing through `write` (Vite's logger), or undefined when disabled. */
 export function createDebug(write: (message: string) => void): Debug {
   if (!isDebugEnabled(PLUGIN_NAME)) return undefined
-  return (message) => write(`[${PLUGIN_NAME}] ${message}`)
+  return (message) => write(`${LOG_PREFIX} ${message}`)
 }
+
+import { LOG_PREFIX, PLUGIN_NAME } from './plugin-name.js'

@@ -4,7 +4,7 @@ import { lexerReady } from './graph/lex-imports.js'
 import { ServedGraph } from './graph/served-graph.js'
 import { createViteFreshnessOracle } from './graph/vite-freshness.js'
 import { createFsGuard } from './guard/fs-guard.js'
-import { PLUGIN_NAME, resolveOptions, type Http2PushOptions } from './options.js'
+import { resolveOptions, type Http2PushOptions } from './options.js'
 import { KnownPages } from './page/known-pages.js'
 import { LearnedClosure } from './learn/learned-closure.js'
 import { createLearningMiddleware } from './learn/learning-middleware.js'
@@ -20,6 +20,7 @@ import { createVersionedRequestMiddleware, versionRequestOf } from './serve/vers
 import { cacheOffWarning, createCacheOffDetector } from './serve/cache-off-detector.js'
 import { createProtectedFilesMiddleware } from './guard/protected-files.js'
 import { proxyForcesHttp1 } from './vite-version.js'
+import { LOG_PREFIX, PLUGIN_NAME } from './plugin-name.js'
 
 export type {
   CertificateSource,
@@ -75,7 +76,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       const proxy = config.server.proxy
       if (proxy && Object.keys(proxy).length > 0 && !config.server.middlewareMode && proxyForcesHttp1(viteVersion)) {
         config.logger.warn(
-          `[${PLUGIN_NAME}] server.proxy is set, so Vite ${viteVersion} serves HTTPS over HTTP/1.1 only: nothing can be pushed. ` +
+          `${LOG_PREFIX} server.proxy is set, so Vite ${viteVersion} serves HTTPS over HTTP/1.1 only: nothing can be pushed. ` +
             `Pages still get modulepreload links. Vite 7.2+ serves HTTP/2 together with a proxy.`,
         )
       }
@@ -131,7 +132,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       // take the version off versioned URLs before anything else sees them.
       return () => {
         const cacheOff = createCacheOffDetector((evidence) =>
-          config.logger.warn(`[${PLUGIN_NAME}] ${cacheOffWarning(evidence, trustFix)}`, { timestamp: true }),
+          config.logger.warn(`${LOG_PREFIX} ${cacheOffWarning(evidence, trustFix)}`, { timestamp: true }),
         )
         const externalSourceMaps = resolved.sourceMaps === 'external'
         const handler = createCachedResponseMiddleware(
@@ -149,7 +150,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         const installed = installBeforeViteTransform(server.middlewares, handler)
         if (!installed) {
           config.logger.warn(
-            `[${PLUGIN_NAME}] Vite ${viteVersion} has no middleware named viteTransformMiddleware: module requests ` +
+            `${LOG_PREFIX} Vite ${viteVersion} has no middleware named viteTransformMiddleware: module requests ` +
               `are left to Vite and versioned URLs are not answered immutable. Please report this with your Vite version.`,
           )
         }

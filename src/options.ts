@@ -1,3 +1,5 @@
+import { LOG_PREFIX } from './plugin-name.js'
+
 /**
  * How a page's module closure reaches the client:
  * - `'auto'`: push where the connection allows it, else `<link rel="modulepreload">` tags;
@@ -31,8 +33,6 @@ export type SourceMapDelivery = 'external' | 'inline'
  * - `'off'`: never.
  */
 export type CompressionMode = 'auto' | 'always' | 'off'
-
-export const PLUGIN_NAME = 'vite-plugin-http2-push'
 
 /**
  * Every option of `vite-plugin-http2-push` with its default: the one list the option types, the
@@ -170,7 +170,7 @@ export function resolveOptions(userOptions: Http2PushOptions | undefined = {}): 
 
 function optionError(name: string, problem: string, value: unknown): Error {
   const shown = value === undefined ? '' : ` (got ${describe(value)})`
-  return new Error(`[${PLUGIN_NAME}] option \`${name}\` ${problem}${shown}`)
+  return new Error(`${LOG_PREFIX} option \`${name}\` ${problem}${shown}`)
 }
 
 function describe(value: unknown): string {

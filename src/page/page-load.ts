@@ -7,7 +7,6 @@ import { startPagePush, type PagePush } from '../push/page-push.js'
 import { resolveRequestUrl } from '../graph/resolve-url.js'
 import { resourceKey, type ServedResource } from '../graph/served-resource.js'
 import { extractPageEntries, type PageEntries } from '../html/page-entries.js'
-import { PLUGIN_NAME } from '../options.js'
 import type { PushStats } from '../push/push-resources.js'
 import type { ResourceRequest } from '../graph/resource-request.js'
 import { encodeOnce } from '../serve/compression.js'
@@ -23,6 +22,7 @@ import { describeBytes, describeDenied, describePushes } from './page-log.js'
 import type { PageContext } from './page-middleware.js'
 import { LateEntries } from './late-entries.js'
 import { finalPlan, knownPlan, mergeEntries, type FinalPagePlan, type PagePlan } from './page-plan.js'
+import { LOG_PREFIX } from '../plugin-name.js'
 
 /** Longest a streamed page's head waits for its closure (for the links) before it goes out as it is. */
 const STREAMED_HEAD_WAIT_MS = 500
@@ -133,7 +133,7 @@ export class PageLoad implements HtmlPhases {
 
   failed(error: unknown): void {
     this.context.logger.warn(
-      `[${PLUGIN_NAME}] could not prepare ${this.pageUrl}, served it as is: ${(error as Error).message}`,
+      `${LOG_PREFIX} could not prepare ${this.pageUrl}, served it as is: ${(error as Error).message}`,
     )
   }
 
@@ -225,7 +225,7 @@ export class PageLoad implements HtmlPhases {
     const ms = Math.round(performance.now() - this.started)
     void Promise.resolve(this.bytes).then((delivered) =>
       this.context.logger.info(
-        `[${PLUGIN_NAME}] ${this.pageUrl}: ${[...parts, ...(delivered ? [describeBytes(delivered)] : [])].join('; ')}, ${ms} ms`,
+        `${LOG_PREFIX} ${this.pageUrl}: ${[...parts, ...(delivered ? [describeBytes(delivered)] : [])].join('; ')}, ${ms} ms`,
         { timestamp: true },
       ),
     )

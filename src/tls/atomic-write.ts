@@ -1,6 +1,7 @@
 // Writes a key or certificate file so it never appears half-written and always has its mode.
 import { randomBytes } from 'node:crypto'
 import { rename, rm, writeFile } from 'node:fs/promises'
+import { LOG_PREFIX } from '../plugin-name.js'
 
 export const PRIVATE_FILE_MODE = 0o600
 
@@ -20,7 +21,7 @@ export async function writeFileAtomically(file: string, content: string, mode: n
 export function cannotStoreError(what: string, directory: string, option: string, cause: unknown): Error {
   const reason = cause instanceof Error ? cause.message : String(cause)
   return new Error(
-    `[vite-plugin-http2-push] cannot store ${what} in "${directory}" (${reason}). ` +
+    `${LOG_PREFIX} cannot store ${what} in "${directory}" (${reason}). ` +
       `Set the plugin option \`${option}\` to a writable directory, or configure \`server.https\` yourself.`,
     { cause },
   )

@@ -15,8 +15,7 @@ import { findMkcertCa, mkcertCaRoot } from './mkcert-ca.js'
 import { protectFiles } from '../guard/protected-files.js'
 import { shellFor, shellQuote, withEnvironment } from './shell-quote.js'
 import { trustStatus, trustedCa, type TrustContext } from './trust-store.js'
-
-const PREFIX = '[vite-plugin-http2-push]'
+import { CLI, LOG_PREFIX } from '../plugin-name.js'
 
 export interface DevCertificateSettings {
   certificate: CertificateSource
@@ -64,8 +63,8 @@ export async function devCertificateFor(config: ResolvedConfig, options: Resolve
     caDir,
     host: config.server.host,
     logger: {
-      info: (message) => config.logger.info(`${PREFIX} ${message}`),
-      warn: (message) => config.logger.warn(`${PREFIX} ${message}`),
+      info: (message) => config.logger.info(`${LOG_PREFIX} ${message}`),
+      warn: (message) => config.logger.warn(`${LOG_PREFIX} ${message}`),
     },
   })
 }
@@ -127,7 +126,7 @@ function fixCommand(ca: CertificateAuthority, context: TrustContext): string {
   if (ca.kind === 'mkcert')
     return context.env.CAROOT ? withEnvironment('CAROOT', ca.dir, 'mkcert -install', shell) : 'mkcert -install'
   const isDefault = ca.dir === defaultCaDir(context.env, context.home, context.platform)
-  return `npx vite-plugin-http2-push trust${isDefault ? '' : ` --ca-dir ${shellQuote(ca.dir, shell)}`}`
+  return `${CLI} trust${isDefault ? '' : ` --ca-dir ${shellQuote(ca.dir, shell)}`}`
 }
 
 // Removes an earlier version's leaf folder: its two files, then the folder if nothing else is in it.

@@ -3,6 +3,7 @@
 // pid; a lock whose process is gone, or that is older than any real holder, is broken.
 import { open, readFile, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
+import { CLI, LOG_PREFIX } from '../plugin-name.js'
 
 const LOCK_FILE = '.lock'
 const RETRY_MS = 25
@@ -20,8 +21,8 @@ export async function withDirectoryLock<T>(directory: string, task: () => Promis
     if (await isStale(lockFile)) await rm(lockFile, { force: true })
     else if (Date.now() - started > GIVE_UP_MS) {
       throw new Error(
-        `[vite-plugin-http2-push] ${lockFile} has been held by another process for over a minute. ` +
-          'If no other dev server or `vite-plugin-http2-push trust` is running, delete that file.',
+        `${LOG_PREFIX} ${lockFile} has been held by another process for over a minute. ` +
+          `If no other dev server or \`${CLI} trust\` is running, delete that file.`,
       )
     } else await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
   }

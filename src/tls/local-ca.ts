@@ -23,6 +23,7 @@ import {
   subjectKeyIdentifierExtension,
 } from './x509.js'
 import type { HostNames, PermittedNames } from './x509.js'
+import { CLI, LOG_PREFIX, PLUGIN_NAME } from '../plugin-name.js'
 
 /** A CA the plugin signs leaves with, as loaded from disk. */
 export interface CertificateAuthority {
@@ -46,8 +47,8 @@ const CA_KEY_FILE = 'ca-key.pem'
 const HISTORY_FILE = 'ca-fingerprints'
 const FILES = [CA_KEY_FILE, CA_CERT_FILE, HISTORY_FILE]
 /** Every CA this plugin creates has a common name that starts with this (trust stores list it by it). */
-const LOCAL_CA_NAME_PREFIX = 'vite-plugin-http2-push local CA'
-const ORGANIZATION = 'vite-plugin-http2-push (development only)'
+const LOCAL_CA_NAME_PREFIX = `${PLUGIN_NAME} local CA`
+const ORGANIZATION = `${PLUGIN_NAME} (development only)`
 const DAY_MS = 24 * 60 * 60 * 1000
 const CA_DAYS = 10 * 365
 // A CA closer than this to its end is replaced (its leaves would outlive it).
@@ -60,9 +61,9 @@ export function defaultCaDir(
   platform: NodeJS.Platform = process.platform,
 ): string {
   if (platform === 'win32')
-    return path.win32.join(env.LOCALAPPDATA ?? path.win32.join(home, 'AppData', 'Local'), 'vite-plugin-http2-push')
-  if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'vite-plugin-http2-push')
-  return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'vite-plugin-http2-push')
+    return path.win32.join(env.LOCALAPPDATA ?? path.win32.join(home, 'AppData', 'Local'), PLUGIN_NAME)
+  if (platform === 'darwin') return path.join(home, 'Library', 'Caches', PLUGIN_NAME)
+  return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), PLUGIN_NAME)
 }
 
 /**
@@ -107,8 +108,7 @@ export async function loadOrCreateLocalCa(
   await checkPrivateFolder(directory, FILES, 'the local CA', 'caDir')
   const expected: PermittedNames = { ...BASE_PERMITTED, dnsNames: expectedDnsNames(directory) }
   const outside = names.dnsNames.filter((name) => !permitsAll(expected, { dnsNames: [name], ipAddresses: [] }))
-  if (outside.length > 0)
-    throw new Error(`[vite-plugin-http2-push] the CA in ${directory} is not for ${outside.join(', ')}`)
+  if (outside.length > 0) throw new Error(`${LOG_PREFIX} the CA in ${directory} is not for ${outside.join(', ')}`)
   return withDirectoryLock(directory, async () => {
     const files = await readCaFiles(directory)
     if (!files) {
@@ -138,7 +138,7 @@ function refuseForeign(ca: CertificateAuthority): PermittedNames {
   const problem = foreignConstraints(permitted, ca.dir)
   if (problem !== undefined || !permitted) {
     throw new Error(
-      `[vite-plugin-http2-push] refusing to use the CA in ${ca.dir}: ${problem}, not the constraints this plugin writes (planted, or widened by an older version). ` +
+      `${LOG_PREFIX} refusing to use the CA in ${ca.dir}: ${problem}, not the constraints this plugin writes (planted, or widened by an older version). ` +
         `Fix: if you trusted it, remove it from your trust stores; then delete "${ca.dir}" and start again.`,
     )
   }
@@ -147,7 +147,7 @@ function refuseForeign(ca: CertificateAuthority): PermittedNames {
 
 function trustAgain(directory: string): string {
   const flag = directory === defaultCaDir() ? '' : ` --ca-dir ${shellQuote(directory)}`
-  return `Browsers must trust the new one: npx vite-plugin-http2-push trust${flag}`
+  return `Browsers must trust the new one: ${CLI} trust${flag}`
 }
 
 function lacking(names: HostNames, permitted: PermittedNames): string[] {

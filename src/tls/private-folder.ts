@@ -3,6 +3,7 @@
 // (0700 / 0600); one another user owns or can write is refused, since what it holds may be planted.
 import { chmod, stat } from 'node:fs/promises'
 import path from 'node:path'
+import { CLI, LOG_PREFIX } from '../plugin-name.js'
 
 export const PRIVATE_DIR_MODE = 0o700
 const GROUP_OR_OTHER = 0o077
@@ -23,8 +24,8 @@ export async function checkPrivateFolder(
   if (uid === undefined || process.platform === 'win32') return
   const refuse = (target: string, reason: string) =>
     new Error(
-      `[vite-plugin-http2-push] refusing to use ${what} in "${directory}": ${target} ${reason}, so what it holds ` +
-        `may have been planted by someone else. Fix: delete "${directory}" (after \`npx vite-plugin-http2-push untrust\` ` +
+      `${LOG_PREFIX} refusing to use ${what} in "${directory}": ${target} ${reason}, so what it holds ` +
+        `may have been planted by someone else. Fix: delete "${directory}" (after \`${CLI} untrust\` ` +
         `if you trusted a CA from it) and start again, or set the plugin option \`${option}\` to a folder of your own.`,
     )
   for (const [target, mode] of [

@@ -3,8 +3,9 @@
 import fs from 'node:fs'
 import { fromPem } from './x509.js'
 import { shellQuote } from './shell-quote.js'
+import { PLUGIN_NAME } from '../plugin-name.js'
 
-export const SYSTEM_CA_FILE = '/usr/local/share/ca-certificates/vite-plugin-http2-push.crt'
+export const SYSTEM_CA_FILE = `/usr/local/share/ca-certificates/${PLUGIN_NAME}.crt`
 const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt']
 
 /** Whether a system bundle holds the certificate `cert` (PEM). */
