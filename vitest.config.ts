@@ -20,6 +20,7 @@ const UNIT = [
   'test/page-entries.test.ts',
   'test/learned-closure.test.ts',
   'test/learned-forms.test.ts',
+  'test/learnable-url.test.ts',
   'test/preload-links.test.ts',
   'test/import-map.test.ts',
   'test/url-files.test.ts',

@@ -59,7 +59,8 @@ export class LearnedPage {
     const before = this.urls.size
     const stamp = hmrTimestampOf(key)
     if (stamp > 0) {
-      for (const other of [...(this.byForm.get(form) ?? [])]) {
+      // deleting from a Set while iterating it is well defined: the rest are still visited
+      for (const other of this.byForm.get(form) ?? []) {
         const otherStamp = hmrTimestampOf(other)
         if (otherStamp > 0 && otherStamp < stamp) this.delete(other)
       }
