@@ -27,6 +27,7 @@ function poisoningApp(): TempDir {
     'index.html': page('home'),
     'forms.html': page('forms'),
     'bytes.html': page('bytes'),
+    'public/note.html': '<!doctype html><p>a note</p>\n',
     'src/main.ts': `document.querySelector('#app')!.textContent = 'main'\n`,
     'src/shared.ts': `export const shared = 'shared'\n`,
     'src/lazy.ts': `export const lazy = 'lazy'\n`,
@@ -79,6 +80,19 @@ describe('learning cannot be used to plant URLs in other clients’ pages', () =
     expect(html.match(/shared\.ts\?p=\d+/g) ?? []).toEqual([])
     // the positive control: what the page really loaded on that connection is still learned
     expect(html).toContain('/src/lazy.ts')
+  })
+
+  it('a real file that Vite answers with HTML (a public file), not as a module, is not learned', async () => {
+    await using attacker = new TestClient(t.origin, { enablePush: false })
+    const headers = { ...SCRIPT_REQUEST, referer: `${t.origin}/`, 'cache-control': 'no-cache' }
+    const before = t.plugin.api!.learnedUrlCount
+    await attacker.get('/', DOCUMENT_REQUEST)
+    const html = await attacker.get('/note.html', headers)
+    expect(html.status).toBe(200)
+    expect(html.headers['content-type']).toMatch(/^text\/html/)
+    // the positive control: a module the page has not learned yet
+    expect((await attacker.get('/src/shared.ts', headers)).status).toBe(200)
+    await expect.poll(() => t.plugin.api!.learnedUrlCount).toBe(before + 1)
   })
 
   it('50 forms of one file in Vite’s own query keys: a fresh client’s page lists at most one', async () => {
