@@ -7,6 +7,7 @@ import { createFsGuard } from './guard/fs-guard.js'
 import { resolveOptions, type Http2PushOptions } from './options.js'
 import { KnownPages } from './page/known-pages.js'
 import { LearnedClosure } from './learn/learned-closure.js'
+import { createLearnableRequests } from './learn/learnable-requests.js'
 import { createLearningMiddleware } from './learn/learning-middleware.js'
 import { createPageMiddleware } from './page/page-middleware.js'
 import { warmPageClosures } from './page/warmup.js'
@@ -102,7 +103,8 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       )
       graph = served
       const knownPages = new KnownPages()
-      if (resolved.mode !== 'off') server.middlewares.use(createLearningMiddleware(learned))
+      if (resolved.mode !== 'off')
+        server.middlewares.use(createLearningMiddleware(learned, createLearnableRequests(server, guard, debug)))
       server.middlewares.use(
         createPageMiddleware({
           learned,

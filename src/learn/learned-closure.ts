@@ -1,6 +1,8 @@
+import { stripQuery } from '../graph/resolve-url.js'
 import { resourceKey } from '../graph/served-resource.js'
 import type { ResourceRequest } from '../graph/resource-request.js'
 import { hmrTimestampOf } from './hmr-timestamp.js'
+import { LearnedPage } from './learned-page.js'
 
 /**
  * What each page really loaded, learned from the browser's own requests: the modules a page
@@ -19,8 +21,10 @@ import { hmrTimestampOf } from './hmr-timestamp.js'
  * an explicit renew), but sized for a dev server's module graphs and self-expiring:
  * - a URL not requested in the last {@link LearningLimits.forgetAfterLoads} loads that recorded
  *   anything drops out, and so does one that answers 404 (or anything but 200/304);
- * - at most {@link LearningLimits.maxUrlsPerPage} URLs per page (later ones are not recorded),
- *   {@link LearningLimits.maxPages} pages and {@link LearningLimits.maxUrls} URLs in all (the
+ * - at most {@link LearningLimits.maxUrlsPerPage} URLs per page, and URLs that add at most
+ *   {@link LearningLimits.maxHtmlBytesPerPage} bytes to its HTML (later ones are not recorded);
+ *   one form of each file per way it is fetched (and its newer `?t=` form): the first a load
+ *   requested, until it drops out (see {@link LearnedPage}); {@link LearningLimits.maxPages} pages and {@link LearningLimits.maxUrls} URLs in all (the
  *   least recently loaded pages go first).
  * A URL with Vite's HMR timestamp (`?t=`) is learned only once a second load requested it: some
  * runtimes stamp a module anew on every load (VitePress imports its page as `.md?t=<Date.now()>`
@@ -32,6 +36,8 @@ export interface LearningLimits {
   maxWindowMs: number
   forgetAfterLoads: number
   maxUrlsPerPage: number
+  /** What a page's learned URLs may add to its HTML in all (import map and links), in bytes; see `htmlBytesOf`. */
+  maxHtmlBytesPerPage: number
   maxPages: number
   maxUrls: number
 }
@@ -41,26 +47,13 @@ export const DEFAULT_LEARNING_LIMITS: LearningLimits = {
   maxWindowMs: 15_000,
   forgetAfterLoads: 3,
   maxUrlsPerPage: 3000,
+  maxHtmlBytesPerPage: 256 * 1024,
   maxPages: 100,
   maxUrls: 30_000,
 }
 
 /** A window whose HTML never ended closes after this long. */
 const MAX_HTML_MS = 60_000
-
-interface LearnedUrl {
-  request: ResourceRequest
-  /** The page's load number that last requested it. */
-  lastLoad: number
-}
-
-interface PageMemory {
-  urls: Map<string, LearnedUrl>
-  /** `?t=` URLs requested by one load so far: key → that load's number (bounded like `urls`). */
-  stampedOnce: Map<string, number>
-  /** Loads that recorded at least one request. */
-  loads: number
-}
 
 /** One page load being learned from, on one connection. */
 export interface LearningWindow {
@@ -77,7 +70,7 @@ export interface LearningWindow {
 }
 
 export class LearnedClosure {
-  private readonly pages = new Map<string, PageMemory>()
+  private readonly pages = new Map<string, LearnedPage>()
   private readonly windows = new WeakMap<object, LearningWindow[]>()
   private total = 0
 
@@ -150,8 +143,11 @@ export class LearnedClosure {
     return undefined
   }
 
-  /** A request in `window` was answered with `status`: learn it (200, 304) or forget it (anything else). */
-  record(window: LearningWindow, request: ResourceRequest, status: number): void {
+  /**
+   * A request in `window` was answered with `status`: learn it (200, 304) or forget it (anything
+   * else). `file` is the file the URL is a form of (by default its path).
+   */
+  record(window: LearningWindow, request: ResourceRequest, status: number, file = stripQuery(request.url)): void {
     if (request.url === window.pageUrl) return
     const key = resourceKey(request)
     window.referrers.add(request.url)
@@ -162,7 +158,7 @@ export class LearnedClosure {
     }
     let page = this.pages.get(window.pageUrl)
     if (!page) {
-      page = { urls: new Map(), stampedOnce: new Map(), loads: 0 }
+      page = new LearnedPage(this.limits.maxHtmlBytesPerPage)
       this.pages.set(window.pageUrl, page)
     }
     if (window.load === undefined) {
@@ -175,6 +171,8 @@ export class LearnedClosure {
       return
     }
     if (page.urls.size >= this.limits.maxUrlsPerPage) return
+    const form = `${request.as}:${file}`
+    if (page.refusal(key, request, form)) return
     if (hmrTimestampOf(request.url) > 0) {
       const firstLoad = page.stampedOnce.get(key)
       if (firstLoad === undefined || firstLoad === window.load) {
@@ -184,15 +182,14 @@ export class LearnedClosure {
       }
       page.stampedOnce.delete(key)
     }
-    page.urls.set(key, { request: { url: request.url, as: request.as }, lastLoad: window.load })
-    this.total++
+    this.total += page.add(key, request, form, window.load)
     this.enforceTotal(window.pageUrl)
   }
 
   /** Forgets `request` for `pageUrl` (it answered 404, or the guard denies it). */
   forget(pageUrl: string, request: ResourceRequest): void {
     const page = this.pages.get(pageUrl)
-    if (page?.urls.delete(resourceKey(request))) this.total--
+    if (page?.delete(resourceKey(request))) this.total--
     if (page && page.urls.size === 0) this.pages.delete(pageUrl)
   }
 
@@ -202,12 +199,9 @@ export class LearnedClosure {
   }
 
   /** At the start of a load: drops what the last {@link LearningLimits.forgetAfterLoads} completed loads did not request. */
-  private expire(page: PageMemory): void {
+  private expire(page: LearnedPage): void {
     for (const [key, learned] of page.urls) {
-      if (page.loads - learned.lastLoad > this.limits.forgetAfterLoads) {
-        page.urls.delete(key)
-        this.total--
-      }
+      if (page.loads - learned.lastLoad > this.limits.forgetAfterLoads && page.delete(key)) this.total--
     }
   }
 

@@ -5,14 +5,21 @@ import { resourceKindRequested } from '../graph/resource-request.js'
 import { parseVersionedUrl } from '../serve/versioned-url.js'
 import { authorityOf, requestedUrl } from '../page/document-request.js'
 import type { LearnedClosure } from './learned-closure.js'
+import type { LearnableRequests } from './learnable-requests.js'
 
 /**
  * Records, for {@link LearnedClosure}, the script and style requests a page load makes: a GET with
- * a script or style `Sec-Fetch-Dest`, a same-origin `Referer` (not Vite's HMR client), on a
- * connection where a page load is being learned from. Looks only at the request and, once it is answered, its status; never
- * changes either.
+ * a script or style `Sec-Fetch-Dest`, a same-origin `Referer` (not Vite's HMR client), on the
+ * connection that loaded the page's HTML, while that load's window is open (a `Referer` alone,
+ * from any other connection, teaches nothing). Only a URL of Vite's own forms that names a file
+ * Vite may serve ({@link LearnableRequests.fileOf}), answered as a module or stylesheet by Vite
+ * ({@link LearnableRequests.servedByVite}). Looks only at the request and, once it is answered,
+ * its status and `Content-Type`; never changes either.
  */
-export function createLearningMiddleware(learned: LearnedClosure): Connect.NextHandleFunction {
+export function createLearningMiddleware(
+  learned: LearnedClosure,
+  learnable: LearnableRequests,
+): Connect.NextHandleFunction {
   return function http2PushLearningMiddleware(req, res, next) {
     if (req.method === 'GET' && !isInProcessRequest(req)) {
       const as = resourceKindRequested(req.headers)
@@ -21,9 +28,15 @@ export function createLearningMiddleware(learned: LearnedClosure): Connect.NextH
       // page's own importers may keep importing the module's plain form
       const fromPage = referrer !== undefined && !isViteClient(referrer)
       const window = fromPage ? learned.windowFor(connectionOf(req), referrer) : undefined
-      if (as && window) {
-        const url = unversioned(requestedUrl(req))
-        res.once('finish', () => learned.record(window, { url, as }, res.statusCode))
+      const url = window && unversioned(requestedUrl(req))
+      const file = url && learnable.fileOf(url)
+      if (as && window && url && file) {
+        res.once('finish', () => {
+          const status = res.statusCode
+          // a 200/304 that is not Vite's module or stylesheet (an SPA fallback's HTML) is neither learned nor forgets
+          if ((status === 200 || status === 304) && !learnable.servedByVite(req, res, as)) return
+          learned.record(window, { url, as }, status, file)
+        })
       }
     }
     next()

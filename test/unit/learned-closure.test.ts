@@ -125,6 +125,52 @@ describe('LearnedClosure', () => {
     expect(urls('/p3')).toEqual(['/x.js', '/y.js', '/z.js'])
   })
 
+  it('learns one form of a file (per way it is fetched), besides its newer ?t= form', () => {
+    const { learned, time, load, urls } = learner()
+    load('/', ['/src/a.ts', '/src/a.ts?v=1', '/src/a.ts?import', '/src/b.ts?v=1', '/src/b.ts?v=2'])
+    expect(urls('/')).toEqual(['/src/a.ts', '/src/b.ts?v=1'])
+    // another URL of the same file (the middleware names the file; by default the URL's path): still the one form
+    const connection = {}
+    learned.htmlEnded(learned.beginLoad('/', connection))
+    const record = (url: string, as: 'script' | 'style') =>
+      learned.record(learned.windowFor(connection, '/')!, { url, as }, 200, '/src/a.ts')
+    record('/@fs/root/src/a.ts', 'script')
+    record('/src/a.ts?v=9', 'script')
+    // its stylesheet form is another way of fetching it: learned too
+    record('/src/a.ts?direct', 'style')
+    record('/src/a.ts?used', 'style')
+    time.advance(60_000)
+    expect(learned.entriesFor('/')).toEqual([
+      { url: '/src/a.ts', as: 'script' },
+      { url: '/src/b.ts?v=1', as: 'script' },
+      { url: '/src/a.ts?direct', as: 'style' },
+    ])
+    // its ?t= form after an edit (learned from the second load that requests it), and a newer one replaces it
+    load('/', ['/src/a.ts', '/src/a.ts?t=1700000000001'])
+    load('/', ['/src/a.ts', '/src/a.ts?t=1700000000001'])
+    expect(urls('/')).toContain('/src/a.ts?t=1700000000001')
+    load('/', ['/src/a.ts', '/src/a.ts?t=1700000000002', '/src/a.ts?t=1700000000001'])
+    load('/', ['/src/a.ts', '/src/a.ts?t=1700000000002', '/src/a.ts?import&t=1700000000002'])
+    const forms = urls('/').filter((url) => url.startsWith('/src/a.ts'))
+    expect(forms).toEqual(['/src/a.ts', '/src/a.ts?t=1700000000002'])
+    expect(learned.urlCount).toBe(learned.entriesFor('/').length)
+  })
+
+  it('is bounded in what the learned URLs add to the HTML: 3 bytes per URL byte + 128 each', () => {
+    const { learned, load, urls } = learner({ maxHtmlBytesPerPage: 10_000 })
+    const long = Array.from({ length: 20 }, (_, i) => `/src/${'x'.repeat(990)}/${String(i).padStart(2, '0')}.ts`)
+    load('/', long)
+    // 3 * 1000 + 128 = 3128 bytes each: 3 fit in 10,000
+    expect(urls('/')).toEqual(long.slice(0, 3))
+    // short ones still fit in what is left
+    load('/', [...long.slice(0, 3), '/src/a.ts', '/src/b.ts'])
+    expect(urls('/')).toEqual([...long.slice(0, 3), '/src/a.ts', '/src/b.ts'])
+    // forgetting gives the bytes back
+    for (const url of long) learned.forget('/', { url, as: 'script' })
+    load('/', long.slice(5, 10))
+    expect(urls('/')).toEqual(['/src/a.ts', '/src/b.ts', ...long.slice(5, 8)])
+  })
+
   it('a page load that reloads keeps the page recent', () => {
     const { learned, load, urls } = learner({ maxPages: 2 })
     load('/p1', ['/1.js'])
