@@ -1,4 +1,4 @@
-import type { ResourceRequest } from '../render/resource-request.js'
+import type { ResourceRequest } from '../graph/resource-request.js'
 import { hmrTimestampOf, withoutHmrTimestamp } from './hmr-timestamp.js'
 
 /**

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DOCUMENT_REQUEST, SCRIPT_REQUEST } from './support/browser-headers.mjs'
-import { TestClient } from './support/http2-clients.js'
-import { tempDir, type TempDir } from './support/temp-dirs.js'
-import { startTestServer, type TestServer } from './support/vite-server.js'
+import { DOCUMENT_REQUEST, SCRIPT_REQUEST } from '../support/browser-headers.mjs'
+import { TestClient } from '../support/http2-clients.js'
+import { tempDir, type TempDir } from '../support/temp-dirs.js'
+import { startTestServer, type TestServer } from '../support/vite-server.js'
 
 // Issue 18, item 3: one client must not plant URLs in every other client's page. A client that
 // loads a page on its connection may teach the plugin what that page loads (that is how dynamic

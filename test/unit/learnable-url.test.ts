@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isProxied, isVirtualModulePath, unlearnableForm } from '../src/page/learnable-url.js'
+import { isProxied, isVirtualModulePath, unlearnableForm } from '../../src/learn/learnable-url.js'
 
 describe('unlearnableForm', () => {
   it('accepts the URL forms Vite and framework plugins serve', () => {
