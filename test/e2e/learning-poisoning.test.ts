@@ -123,8 +123,8 @@ describe('learning cannot be used to plant URLs in other clients’ pages', () =
     for (let round = 0; round < 3; round++) await plant(attacker, '/bytes.html', urls)
     const html = await victimHtml('/bytes.html')
     const grown = Buffer.byteLength(html) - before
-    // the files are real and Vite serves them: some are learned, until the byte bound
-    expect(html).toContain(`/src/${DEEP}/f0.ts`)
+    // the files are real and Vite serves them: some are learned (whichever answered first), until the byte bound
+    expect(html).toContain(`/src/${DEEP}/f`)
     expect(grown).toBeLessThanOrEqual(MAX_LEARNED_HTML_BYTES)
   })
 })
