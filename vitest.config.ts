@@ -25,6 +25,7 @@ const UNIT = [
   'test/url-files.test.ts',
   'test/tls.test.ts',
   'test/cache-off-detector.test.ts',
+  'test/firefox-profiles.test.ts',
   'test/support/generate-app.test.ts',
 ]
 
