@@ -180,7 +180,10 @@ Locked=1
 
   it('finds macOS profiles under ~/Library/Application Support/Firefox, and an app in ~/Applications', () => {
     using home = tempDir('ff-mac', {
-      'Library/Application Support/Firefox/profiles.ini': PROFILES_INI('m1').replaceAll('default-esr', 'default-release'),
+      'Library/Application Support/Firefox/profiles.ini': PROFILES_INI('m1').replaceAll(
+        'default-esr',
+        'default-release',
+      ),
     })
     profileDir(home.join('Library/Application Support/Firefox/m1.default-release'))
     const mac: FirefoxProfileContext = { home: home.path, env: { PATH: home.join('bin') }, platform: 'darwin' }

@@ -11,7 +11,10 @@ export interface FirefoxProfileContext {
   platform: NodeJS.Platform
 }
 
-/** One profile folder that exists. */
+/**
+ * One profile folder that exists.
+ * @public for trust-store.ts, which lists each profile as a store
+ */
 export interface FirefoxProfile {
   /** The profile folder, absolute. */
   dir: string
@@ -46,7 +49,12 @@ export function findFirefoxProfiles(ctx: FirefoxProfileContext): FirefoxProfiles
     for (const { dir, name } of listedProfiles(root, paths)) {
       if (seen.has(dir) || !isDirectory(dir)) continue
       seen.add(dir)
-      profiles.push({ dir, name, hasNssDb: fs.existsSync(paths.join(dir, 'cert9.db')), label: labelOf(dir, ctx, paths) })
+      profiles.push({
+        dir,
+        name,
+        hasNssDb: fs.existsSync(paths.join(dir, 'cert9.db')),
+        label: labelOf(dir, ctx, paths),
+      })
     }
   }
   const installed = firefoxInstalled(ctx)
@@ -130,7 +138,7 @@ export function parseIni(text: string): Map<string, Map<string, string>> {
 
 /** A Firefox on PATH (`firefox`, `firefox-esr`), or an app where its installers put it. */
 function firefoxInstalled(ctx: FirefoxProfileContext): boolean {
-  const { home, env, platform } = ctx
+  const { env, platform } = ctx
   const paths = pathsFor(platform)
   const names = platform === 'win32' ? ['firefox.exe'] : ['firefox', 'firefox-esr']
   const pathVariable = (platform === 'win32' ? (env.Path ?? env.PATH) : env.PATH) ?? ''
