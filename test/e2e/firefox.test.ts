@@ -4,21 +4,21 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Http2PushOptions } from 'vite-plugin-http2-push'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findFirefoxProfiles } from '../src/tls/firefox-profiles.js'
-import { CA_CERT_FILE, defaultCaDir } from '../src/tls/local-ca.js'
-import { envForHome, firefoxPath, launchFirefox, requireFirefoxOrSkip } from './support/firefox.js'
-import type { FirefoxSession, RecordingPage } from './support/firefox.js'
-import { tempDir, type TempDir } from './support/temp-dirs.js'
-import { requireCertutilOrSkip, run } from './support/trust-tools.js'
-import { startTestServer, type TestServer } from './support/vite-server.js'
+import { findFirefoxProfiles } from '../../src/tls/firefox-profiles.js'
+import { CA_CERT_FILE, defaultCaDir } from '../../src/tls/local-ca.js'
+import { envForHome, firefoxPath, launchFirefox, requireFirefoxOrSkip } from '../support/firefox.js'
+import type { FirefoxSession, RecordingPage } from '../support/firefox.js'
+import { tempDir, type TempDir } from '../support/temp-dirs.js'
+import { requireCertutilOrSkip, run } from '../support/trust-tools.js'
+import { startTestServer, type TestServer } from '../support/vite-server.js'
 
 // Debian's Firefox ESR, headless over WebDriver BiDi (puppeteer-core), against a copy of the
 // playground app (~650 modules with lodash-es unbundled): once with a certificate exception
 // (acceptInsecureCerts), once trusting the plugin's CA in the profile's own NSS database. Counts
 // come from BiDi's network events: a response `fromCache` cost no request to the server.
 
-const PLAYGROUND = fileURLToPath(new URL('../playground', import.meta.url))
-const REPO_NODE_MODULES = fileURLToPath(new URL('../node_modules', import.meta.url))
+const PLAYGROUND = fileURLToPath(new URL('../../playground', import.meta.url))
+const REPO_NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url))
 const LOAD_TIMEOUT = 120_000
 
 interface PlaygroundCopy {

@@ -7,8 +7,8 @@ import {
   parseIni,
   profileRoots,
   type FirefoxProfileContext,
-} from '../src/tls/firefox-profiles.js'
-import { tempDir, type TempDir } from './support/temp-dirs.js'
+} from '../../src/tls/firefox-profiles.js'
+import { tempDir, type TempDir } from '../support/temp-dirs.js'
 
 // Firefox profile discovery on real folders: profiles.ini and installs.ini as Firefox writes them,
 // under a temporary HOME. No PATH entry holds a Firefox unless a test puts one there.
