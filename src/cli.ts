@@ -8,7 +8,7 @@ import { leafNames } from './tls/leaf-certificate.js'
 import { describePermitted } from './tls/ca-constraints.js'
 import { CA_CERT_FILE, defaultCaDir, loadOrCreateLocalCa, madeFingerprints, readLocalCa } from './tls/local-ca.js'
 import { findMkcertCa, mkcertCaRoot } from './tls/mkcert-ca.js'
-import { installCa, plannedStores, trustStatus, trustedCa, uninstallCa } from './tls/trust-store.js'
+import { installCa, plannedStores, trustStatus, trustedCa, uninstallCa, type TrustStatus } from './tls/trust-store.js'
 import type { TrustChange, TrustContext } from './tls/trust-store.js'
 import { shellFor, shellQuote } from './tls/shell-quote.js'
 import { readCertificateFields } from './tls/x509.js'
@@ -141,8 +141,8 @@ async function status(args: Arguments, context: TrustContext): Promise<number> {
   let trusted = false
   if ('found' in mkcert) {
     const state = await trustStatus(trustedCa(mkcert.found), context)
-    trusted = state.trustedIn.length > 0
-    process.stdout.write(`mkcert's CA: ${mkcert.found.certFile}\n  ${describe(state.trustedIn)}\n`)
+    trusted = state.trustedIn.length > 0 && state.notTrustedIn.length === 0
+    process.stdout.write(`mkcert's CA: ${mkcert.found.certFile}\n${describe(state)}`)
     process.stdout.write(
       "  The plugin signs with it (option certificate: 'auto'); with certificate: 'local-ca' it uses the local CA.\n",
     )
@@ -151,8 +151,8 @@ async function status(args: Arguments, context: TrustContext): Promise<number> {
   }
   if (local) {
     const state = await trustStatus(trustedCa(local), context)
-    if (!('found' in mkcert)) trusted = state.trustedIn.length > 0
-    process.stdout.write(`Local CA: ${local.certFile}\n  ${describe(state.trustedIn)}\n`)
+    if (!('found' in mkcert)) trusted = state.trustedIn.length > 0 && state.notTrustedIn.length === 0
+    process.stdout.write(`Local CA: ${local.certFile}\n${describe(state)}`)
     for (const problem of state.problems) process.stdout.write(`  problem: ${problem}\n`)
   } else {
     process.stdout.write(
@@ -164,8 +164,13 @@ async function status(args: Arguments, context: TrustContext): Promise<number> {
   return 0
 }
 
-function describe(trustedIn: string[]): string {
-  return trustedIn.length > 0 ? `trusted in: ${trustedIn.join(', ')}` : 'not trusted by any store'
+/** One line per store: whether it trusts the CA (a browser using a store that does not warns). */
+function describe(state: TrustStatus): string {
+  if (state.trustedIn.length === 0 && state.notTrustedIn.length === 0) return '  not trusted by any store\n'
+  return [
+    ...state.trustedIn.map((store) => `  trusted:     ${store}\n`),
+    ...state.notTrustedIn.map((store) => `  not trusted: ${store}\n`),
+  ].join('')
 }
 
 async function mentionMkcert(context: TrustContext): Promise<void> {

@@ -14,6 +14,7 @@ import { defaultCaDir, loadOrCreateLocalCa, type CertificateAuthority } from './
 import { findMkcertCa, mkcertCaRoot } from './mkcert-ca.js'
 import { protectFiles } from '../guard/protected-files.js'
 import { shellFor, shellQuote, withEnvironment } from './shell-quote.js'
+import { trustStatusCache } from './trust-status-cache.js'
 import { trustStatus, trustedCa, type TrustContext } from './trust-store.js'
 import { CLI, LOG_PREFIX } from '../plugin-name.js'
 
@@ -86,12 +87,21 @@ export async function devCertificate(settings: DevCertificateSettings): Promise<
   protectFiles(ca.certFile, path.join(ca.dir, ca.kind === 'mkcert' ? 'rootCA-key.pem' : 'ca-key.pem'))
   const label = ca.kind === 'mkcert' ? `mkcert's CA in ${ca.dir}` : `the plugin's local CA in ${ca.dir}`
   const leaf = await loadOrCreateCertificate(settings.certDir, { issuer: { ...ca, label }, names, logger })
-  const status = await trustStatus(trustedCa(ca), context)
-  const fix = status.trustedIn.length > 0 ? undefined : fixCommand(ca, context)
-  if (fix === undefined) logger.info(`HTTPS certificate signed by ${label}, trusted in ${status.trustedIn.join(', ')}.`)
+  const cache = trustStatusCache(settings.caDir)
+  const status = await trustStatus(trustedCa(ca), context, cache)
+  await cache.save()
+  const trusted = status.trustedIn.length > 0 && status.notTrustedIn.length === 0
+  const fix = trusted ? undefined : fixCommand(ca, context)
+  const problems = status.problems.map((problem) => ` ${problem}`).join('')
+  if (fix === undefined)
+    logger.info(`HTTPS certificate signed by ${label}, trusted in ${status.trustedIn.join(', ')}.${problems}`)
   else {
+    const where =
+      status.trustedIn.length > 0
+        ? `trusted in ${status.trustedIn.join(', ')}; not in ${status.notTrustedIn.join(', ')} (browsers using those warn`
+        : `which no trust store holds yet${status.notTrustedIn.length > 0 ? ` (not in ${status.notTrustedIn.join(', ')})` : ''}: browsers warn`
     logger.warn(
-      `HTTPS certificate signed by ${label}, which no trust store holds yet: browsers warn, and Chromium keeps nothing in its HTTP cache. Fix: ${fix}`,
+      `HTTPS certificate signed by ${label}, ${where}, and Chromium keeps nothing in its HTTP cache${status.trustedIn.length > 0 ? ')' : ''}. Fix: ${fix}${problems}`,
     )
   }
   return { ...leaf, signer: ca.kind, trusted: fix === undefined, fix }

@@ -5,6 +5,7 @@
 import { X509Certificate } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { FIREFOX_WITHOUT_PROFILE, findFirefoxProfiles } from './firefox-profiles.js'
 import { findExecutable, run, type RunResult } from './run-tool.js'
 import { SYSTEM_CA_FILE, inSystemBundle, systemStoreCommands } from './system-store.js'
 
@@ -26,6 +27,8 @@ export interface TrustedCa {
 export interface TrustStatus {
   /** The stores that hold the CA as a trusted root. */
   trustedIn: string[]
+  /** The stores looked in that do not (a browser using one of them warns). */
+  notTrustedIn: string[]
   /** Stores that could not be read, or tools that are missing, in one sentence each. */
   problems: string[]
 }
@@ -55,27 +58,42 @@ export function plannedStores(ctx: TrustContext): string[] {
   return nssDatabases(ctx, true).map((db) => db.label)
 }
 
-/** Where the CA is installed as a trusted root. Reads only. */
-export async function trustStatus(ca: TrustedCa, ctx: TrustContext): Promise<TrustStatus> {
+/**
+ * Where the CA is installed as a trusted root, store by store. Reads only. With `cached`, an NSS
+ * database whose file has not changed since its last answer is not asked again (no `certutil`
+ * on the dev server's start path, see trust-status-cache.ts).
+ */
+export async function trustStatus(ca: TrustedCa, ctx: TrustContext, cached?: NssAnswerCache): Promise<TrustStatus> {
   if (ctx.platform === 'darwin') {
     const result = await run('security', ['verify-cert', '-c', ca.certFile], ctx)
-    return { trustedIn: result.code === 0 ? ['the macOS keychain'] : [], problems: [] }
+    return storeStatus('the macOS keychain', result.code === 0)
   }
   if (ctx.platform === 'win32') {
     const result = await run('certutil', ['-user', '-verifystore', 'Root', serialOf(ca)], ctx)
-    return { trustedIn: result.code === 0 ? ["the Windows user's Root store"] : [], problems: [] }
+    return storeStatus("the Windows user's Root store", result.code === 0)
   }
-  const status: TrustStatus = { trustedIn: [], problems: [] }
+  const status: TrustStatus = { trustedIn: [], notTrustedIn: [], problems: [] }
   const databases = nssDatabases(ctx, false)
+  if (findFirefoxProfiles(ctx).installedWithoutProfile) status.problems.push(FIREFOX_WITHOUT_PROFILE)
   if (databases.length > 0 && !findExecutable('certutil', ctx)) status.problems.push(CERTUTIL_MISSING)
   else {
     for (const db of databases) {
-      const found = await nicknamesHolding(ca, db.dir, ctx)
-      if (found.length > 0) status.trustedIn.push(db.label)
+      const ask = async () => (await nicknamesHolding(ca, db.dir, ctx)).length > 0
+      const holds = cached ? await cached.answer(db.dir, fingerprintOf(ca.cert), ask) : await ask()
+      ;(holds ? status.trustedIn : status.notTrustedIn).push(db.label)
     }
   }
   if (inSystemBundle(ca.cert)) status.trustedIn.push('the system store (curl, Node with --use-openssl-ca)')
   return status
+}
+
+/** Remembers, per NSS database and CA, whether it held the CA while the database file stayed the same. */
+export interface NssAnswerCache {
+  answer(dir: string, fingerprint: string, ask: () => Promise<boolean>): Promise<boolean>
+}
+
+function storeStatus(store: string, holds: boolean): TrustStatus {
+  return { trustedIn: holds ? [store] : [], notTrustedIn: holds ? [] : [store], problems: [] }
 }
 
 /** Installs the CA as a trusted root for TLS servers in every store of this user. */
@@ -90,6 +108,7 @@ export async function installCa(ca: TrustedCa, ctx: TrustContext): Promise<Trust
     return outcome(result, `added ${ca.nickname} to the current user's Root store`, 'certutil -addstore')
   }
   const change: TrustChange = { changed: [], problems: [], manual: [] }
+  if (findFirefoxProfiles(ctx).installedWithoutProfile) change.problems.push(FIREFOX_WITHOUT_PROFILE)
   if (!findExecutable('certutil', ctx)) change.problems.push(CERTUTIL_MISSING)
   else {
     for (const db of nssDatabases(ctx, true)) {
@@ -155,30 +174,16 @@ interface NssDatabase {
   label: string
 }
 
-// ~/.pki/nssdb (created on install when missing) and every Firefox profile with a cert9.db.
+// ~/.pki/nssdb (created on install when missing) and every Firefox profile that profiles.ini or
+// installs.ini names and that holds a cert9.db (firefox-profiles.ts finds them as Firefox does).
 function nssDatabases(ctx: TrustContext, includeMissingChromeDb: boolean): NssDatabase[] {
   const chrome = path.join(ctx.home, '.pki', 'nssdb')
   const databases: NssDatabase[] = []
   if (includeMissingChromeDb || fs.existsSync(path.join(chrome, 'cert9.db'))) {
     databases.push({ dir: chrome, label: '~/.pki/nssdb (Chrome, Chromium)' })
   }
-  for (const profiles of [
-    path.join(ctx.home, '.mozilla', 'firefox'),
-    path.join(ctx.home, 'snap', 'firefox', 'common', '.mozilla', 'firefox'),
-  ]) {
-    let entries: string[] = []
-    try {
-      entries = fs.readdirSync(profiles)
-    } catch {
-      continue
-    }
-    for (const entry of entries) {
-      const dir = path.join(profiles, entry)
-      if (fs.existsSync(path.join(dir, 'cert9.db'))) {
-        databases.push({ dir, label: `Firefox profile ~/${path.relative(ctx.home, dir)}` })
-      }
-    }
-  }
+  for (const profile of findFirefoxProfiles(ctx).profiles)
+    if (profile.hasNssDb) databases.push({ dir: profile.dir, label: profile.label })
   return databases
 }
 

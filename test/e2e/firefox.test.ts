@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url'
 import type { Http2PushOptions } from 'vite-plugin-http2-push'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findFirefoxProfiles } from '../../src/tls/firefox-profiles.js'
-import { CA_CERT_FILE, defaultCaDir } from '../../src/tls/local-ca.js'
 import { envForHome, firefoxPath, launchFirefox, requireFirefoxOrSkip } from '../support/firefox.js'
 import type { FirefoxSession, RecordingPage } from '../support/firefox.js'
 import { tempDir, type TempDir } from '../support/temp-dirs.js'
@@ -20,6 +19,7 @@ import { startTestServer, type TestServer } from '../support/vite-server.js'
 const PLAYGROUND = fileURLToPath(new URL('../../playground', import.meta.url))
 const REPO_NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url))
 const LOAD_TIMEOUT = 120_000
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 
 interface PlaygroundCopy {
   app: TempDir
@@ -49,6 +49,16 @@ function cost(page: RecordingPage): string[] {
 /** The page's rows, as text. */
 function appText(page: RecordingPage): Promise<string> {
   return page.page.evaluate(() => document.querySelector('#app')!.textContent ?? '')
+}
+
+/** Firefox's first start as a user makes it: no -profile, so it creates its default profile; loads a page and quits. */
+function firstStart(home: TempDir): void {
+  const started = spawnSync(firefoxPath(), ['--headless', '--screenshot', home.join('shot.png'), 'about:blank'], {
+    env: envForHome(home.path),
+    encoding: 'utf8',
+    timeout: 90_000,
+  })
+  expect(started.status, `${started.stdout}${started.stderr}`).toBe(0)
 }
 
 /** Loads the page cold, reloads until the HTML settles, edits a module; returns what each cost. */
@@ -143,62 +153,56 @@ describe.skipIf(!requireFirefoxOrSkip())('the playground in Firefox (WebDriver B
     })
   })
 
-  describe.skipIf(!requireCertutilOrSkip())("trusting the plugin's CA in the profile's NSS database", () => {
-    let copy: PlaygroundCopy
-    let firefox: FirefoxSession
-    let page: RecordingPage
-    let profile: TempDir
+  describe.skipIf(!requireCertutilOrSkip())(
+    'after `trust --yes` under a new HOME whose Firefox made its default profile',
+    () => {
+      let copy: PlaygroundCopy
+      let firefox: FirefoxSession
+      let page: RecordingPage
+      let home: TempDir
+      let trustOutput: string
 
-    beforeAll(async () => {
-      copy = await startPlaygroundCopy()
-      profile = tempDir('firefox-trusting-profile')
-      run('certutil', ['-N', '-d', `sql:${profile.path}`, '--empty-password'])
-      const caFile = path.join(defaultCaDir(), CA_CERT_FILE)
-      run('certutil', [
-        '-A',
-        '-d',
-        `sql:${profile.path}`,
-        '-n',
-        'vite-plugin-http2-push test CA',
-        '-t',
-        'C,,',
-        '-i',
-        caFile,
-      ])
-      firefox = await launchFirefox({ acceptInsecureCerts: false, profile: profile.path })
-      page = await firefox.openPage()
-    }, LOAD_TIMEOUT)
-    afterAll(async () => {
-      await firefox?.close()
-      await copy?.t.close()
-      copy?.app.remove()
-      profile?.remove()
-    })
+      beforeAll(async () => {
+        copy = await startPlaygroundCopy()
+        home = tempDir('firefox-trust-home')
+        // the user's first Firefox start creates its default profile (under ~/.config/mozilla/firefox)
+        firstStart(home)
+        // then the user runs the plugin's command, as the README says; the CA is the dev server's
+        // (the test cache folder), HOME and the XDG folders are the user's
+        const env = { ...envForHome(home.path), XDG_CACHE_HOME: process.env.XDG_CACHE_HOME }
+        trustOutput = run(process.execPath, [CLI, 'trust', '--yes'], env)
+        const context = { home: home.path, env, platform: process.platform }
+        const profile = findFirefoxProfiles(context).profiles.find((p) => /\.default-(esr|release)$/.test(p.dir))
+        firefox = await launchFirefox({ acceptInsecureCerts: false, profile: profile!.dir })
+        page = await firefox.openPage()
+      }, LOAD_TIMEOUT)
+      afterAll(async () => {
+        await firefox?.close()
+        await copy?.t.close()
+        copy?.app.remove()
+        home?.remove()
+      })
 
-    it(
-      'loads with no certificate exception; a reload costs the HTML alone; an edit costs only what changed',
-      async () => {
-        const { coldCost, reloadCost, editCost } = await measure(copy, page, 'trusted CA')
-        expect(coldCost.length).toBeGreaterThan(600)
-        expect(reloadCost).toEqual(['304 /'])
-        expectOnlyChangedModules(editCost)
-      },
-      4 * LOAD_TIMEOUT,
-    )
-  })
+      it(
+        'loads with no certificate exception; a reload costs the HTML alone; an edit costs only what changed',
+        async () => {
+          expect(trustOutput).toMatch(/added .* to Firefox profile ~\/\.config\/mozilla\/firefox\/\S+\.default-esr/)
+          const { coldCost, reloadCost, editCost } = await measure(copy, page, 'trusted CA (trust --yes)')
+          expect(coldCost.length).toBeGreaterThan(600)
+          expect(reloadCost).toEqual(['304 /'])
+          expectOnlyChangedModules(editCost)
+        },
+        4 * LOAD_TIMEOUT,
+      )
+    },
+  )
 
   it('finds the default profile Firefox creates on its first start under a new HOME', () => {
     using home = tempDir('firefox-first-start')
     const env = envForHome(home.path)
     const context = { home: home.path, env: { ...env, PATH: path.dirname(firefoxPath()) }, platform: process.platform }
     expect(findFirefoxProfiles(context)).toEqual({ profiles: [], installed: true, installedWithoutProfile: true })
-    // no -profile: Firefox picks (and so creates) its default profile, loads the page and quits
-    const started = spawnSync(firefoxPath(), ['--headless', '--screenshot', home.join('shot.png'), 'about:blank'], {
-      env,
-      encoding: 'utf8',
-      timeout: 90_000,
-    })
-    expect(started.status, `${started.stdout}${started.stderr}`).toBe(0)
+    firstStart(home)
     const found = findFirefoxProfiles(context)
     console.info(`[firefox] first start created: ${found.profiles.map((p) => p.label).join(', ')}`)
     expect(found.installedWithoutProfile).toBe(false)

@@ -300,6 +300,11 @@ describe.skipIf(!hasCertutil)('npx vite-plugin-http2-push trust / status / untru
     const user = newUser('cli')
     const firefox = path.join(user.home, '.mozilla', 'firefox', 'abcd.default-release')
     createNssDb(user, firefox)
+    // Firefox lists its profiles in profiles.ini: the plugin finds them there, as Firefox does
+    fs.writeFileSync(
+      path.join(user.home, '.mozilla', 'firefox', 'profiles.ini'),
+      '[Profile0]\nName=default-release\nIsRelative=1\nPath=abcd.default-release\nDefault=1\n',
+    )
 
     const trusted = cli(user, 'trust', '--yes')
     expect(trusted.status, trusted.output).toBe(0)
@@ -317,7 +322,9 @@ describe.skipIf(!hasCertutil)('npx vite-plugin-http2-push trust / status / untru
 
     const status = cli(user, 'status')
     expect(status.output).toContain(`Local CA: ${path.join(user.caDir, 'ca-cert.pem')}`)
-    expect(status.output).toMatch(/trusted in: ~\/.pki\/nssdb \(Chrome, Chromium\), Firefox profile/)
+    expect(status.output).toContain('trusted:     ~/.pki/nssdb (Chrome, Chromium)')
+    expect(status.output).toContain('trusted:     Firefox profile ~/.mozilla/firefox/abcd.default-release')
+    expect(status.output).not.toContain('not trusted:')
     expect(status.output).not.toContain('Fix:')
 
     const again = cli(user, 'trust', '--yes')
