@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { CapturedResponse, type RenderedResponse } from './captured-response.js'
+import { SocketStandIn } from './socket-stand-in.js'
 
 /** Any Connect-style request handler, such as `server.middlewares`. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void
@@ -55,6 +56,7 @@ export function renderInProcess(
 function createRequest(url: string, headers: IncomingHttpHeaders): IncomingMessage {
   const req = new Readable({ read() {} }) as Readable & Record<string, unknown>
   req.push(null)
+  const socket = new SocketStandIn()
   Object.assign(req, {
     url,
     originalUrl: url,
@@ -66,8 +68,8 @@ function createRequest(url: string, headers: IncomingHttpHeaders): IncomingMessa
     httpVersionMinor: 0,
     complete: true,
     aborted: false,
-    socket: null,
-    connection: null,
+    socket,
+    connection: socket,
   })
   syntheticRequests.add(req)
   return req as unknown as IncomingMessage
