@@ -14,6 +14,7 @@ const compatVite = process.env.VITE_COMPAT_DIR && path.join(process.env.VITE_COM
 const UNIT = [
   'test/connection-push-state.test.ts',
   'test/graph.test.ts',
+  'test/render-slots.test.ts',
   'test/options.test.ts',
   'test/external-source-map-unit.test.ts',
   'test/compression-unit.test.ts',

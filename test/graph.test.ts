@@ -54,14 +54,13 @@ function memoryGraph(
   /** URLs whose next track fails, as when an invalidation lands while they render. */
   const racing = new Set(options.racing)
   const versions = new Map<string, number>()
-  const render = async ({ url, as }: ResourceRequest): Promise<RenderedResponse> => {
+  const render = async ({ url }: ResourceRequest): Promise<RenderedResponse> => {
     renders.push(url)
     const code = files[url]
     if (code === undefined) return { status: 404, headers: {}, body: Buffer.alloc(0) }
     return {
       status: 200,
-      // as Vite serves them: CSS to a stylesheet link, JavaScript to an import
-      headers: { 'content-type': as === 'style' ? 'text/css' : 'text/javascript', etag: `W/"${url}@${versions.get(url) ?? 0}"` },
+      headers: { 'content-type': 'text/javascript', etag: `W/"${url}@${versions.get(url) ?? 0}"` },
       body: Buffer.from(code),
     }
   }

@@ -7,7 +7,7 @@ import { ResponseCache } from './response-cache.js'
 import {
   buildResource,
   forEachImport,
-  isServedAsRequested,
+  isServedAsModuleOrStylesheet,
   orderBreadthFirst,
   resourceKey,
   type ServedResource,
@@ -225,7 +225,7 @@ export class ServedGraph {
       return undefined
     }
     this.deniedAfterRender.delete(request.url)
-    if (!isServedAsRequested(request, response)) {
+    if (!isServedAsModuleOrStylesheet(response)) {
       this.debug?.(
         `${request.url} is not served as a ${request.as === 'style' ? 'stylesheet' : 'module'}: not delivered`,
       )

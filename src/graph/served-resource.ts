@@ -57,15 +57,13 @@ function resolveAll(specifiers: string[], importerUrl: string): string[] {
 }
 
 /**
- * False for a 200 that is not what the request's kind is served as: JavaScript to a module
- * request, CSS to a stylesheet's. Such a response (an app's API, a page, an image) was not served
- * by Vite as a module or stylesheet, so it is never delivered as one. Other statuses pass: they
- * are not delivered anyway, and tell the page's learning that a URL went away.
+ * False for a 200 that is neither JavaScript nor CSS: Vite did not serve it as a module or a
+ * stylesheet (it is an app's API, a page, an image), so it is never delivered as one. Other
+ * statuses pass: they are not delivered anyway, and tell the page's learning that a URL went away.
  */
-export function isServedAsRequested(request: ResourceRequest, response: RenderedResponse): boolean {
+export function isServedAsModuleOrStylesheet(response: RenderedResponse): boolean {
   if (response.status !== 200) return true
-  if (request.as === 'script') return isJavaScript(response)
-  return /\btext\/css\b/i.test(headerString(response.headers['content-type']) ?? '')
+  return isJavaScript(response) || /\btext\/css\b/i.test(headerString(response.headers['content-type']) ?? '')
 }
 
 /** Calls `visit` with each import of the resource: the static ones, and the literal dynamic ones when asked. */
