@@ -1,6 +1,7 @@
 import { version as viteVersion, type Plugin, type ResolvedConfig, type ViteDevServer } from 'vite'
 import { createDebug } from './debug.js'
 import { lexerReady } from './graph/lex-imports.js'
+import { createProxiedUrlMatcher } from './graph/proxied-url.js'
 import { ServedGraph } from './graph/served-graph.js'
 import { createViteFreshnessOracle } from './graph/vite-freshness.js'
 import { createFsGuard } from './guard/fs-guard.js'
@@ -17,6 +18,7 @@ import { createCachedResponseMiddleware } from './serve/cached-response-middlewa
 import { EncodedBodies } from './serve/compression.js'
 import { createSourceMapRequestMiddleware } from './serve/external-source-map.js'
 import { installBeforeViteTransform, installFirst } from './serve/middleware-stack.js'
+import { createRenderOwnerMiddleware } from './serve/render-owner-middleware.js'
 import { createVersionedRequestMiddleware, versionRequestOf } from './serve/versioned-request-middleware.js'
 import { cacheOffWarning, createCacheOffDetector } from './serve/cache-off-detector.js'
 import { createProtectedFilesMiddleware } from './guard/protected-files.js'
@@ -100,9 +102,11 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         guard,
         MAX_CACHED_BYTES,
         debug,
+        createProxiedUrlMatcher(server.config.server.proxy),
       )
       graph = served
       const knownPages = new KnownPages()
+      server.middlewares.use(createRenderOwnerMiddleware())
       if (resolved.mode !== 'off')
         server.middlewares.use(createLearningMiddleware(learned, createLearnableRequests(server, guard, debug)))
       server.middlewares.use(

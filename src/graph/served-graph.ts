@@ -2,7 +2,16 @@ import type { Debug } from '../debug.js'
 import { headerString, type RenderedResponse } from './rendered-response.js'
 import type { ResourceRequest } from './resource-request.js'
 import type { RenderFunction } from '../render/vite-renderer.js'
-import { buildResource, forEachImport, orderBreadthFirst, resourceKey, type ServedResource } from './served-resource.js'
+import { RenderSlots } from './render-slots.js'
+import { ResponseCache } from './response-cache.js'
+import {
+  buildResource,
+  forEachImport,
+  isServedAsModuleOrStylesheet,
+  orderBreadthFirst,
+  resourceKey,
+  type ServedResource,
+} from './served-resource.js'
 
 /** Tells whether a response rendered earlier is still what a GET returns now. */
 export interface FreshnessOracle {
@@ -36,13 +45,12 @@ export interface Closure {
   denied: string[]
 }
 
-interface CacheEntry {
-  resource: ServedResource
-  token: unknown
-  bytes: number
-}
+type Resource = ServedResource | undefined
 
+/** Renders at once; one client holds at most half of them, each for at most a few seconds (see {@link RenderSlots}). */
 const RENDER_CONCURRENCY = 32
+const RENDER_SLOTS_PER_CLIENT = 16
+const RENDER_SLOT_HOLD_MS = 3000
 
 /**
  * The import graph of the app as Vite serves it: each node is a rendered response, each edge
@@ -52,11 +60,9 @@ const RENDER_CONCURRENCY = 32
  * way the plugin delivers a response (push, preload links, import map, Early Hints, cached answers).
  */
 export class ServedGraph {
-  private readonly cache = new Map<string, CacheEntry>()
+  private readonly cache: ResponseCache
   private readonly rendering = new Map<string, Promise<ServedResource | undefined>>()
-  private cachedBytes = 0
-  private activeRenders = 0
-  private readonly renderQueue: Array<() => void> = []
+  private readonly slots = new RenderSlots(RENDER_CONCURRENCY, RENDER_SLOTS_PER_CLIENT, RENDER_SLOT_HOLD_MS)
   /** URLs refused by {@link DeliveryGuard.allowsRendered} at their last render (bounded by the app's own URLs). */
   private readonly deniedAfterRender = new Set<string>()
 
@@ -64,9 +70,13 @@ export class ServedGraph {
     private readonly render: RenderFunction,
     private readonly freshness: FreshnessOracle,
     private readonly guard: DeliveryGuard,
-    private readonly maxCachedBytes: number,
+    maxCachedBytes: number,
     private readonly debug: Debug,
-  ) {}
+    /** True for a URL the plugin must never render in-process (one `server.proxy` forwards to a backend). */
+    private readonly mayNotRender: (url: string) => boolean = () => false,
+  ) {
+    this.cache = new ResponseCache(maxCachedBytes)
+  }
 
   /** Number of cached responses. */
   get size(): number {
@@ -78,7 +88,7 @@ export class ServedGraph {
     const entry = this.cache.get(key)
     if (!entry) return undefined
     if (entry.token === undefined || !this.freshness.isCurrent(entry.token)) {
-      this.evict(key, entry)
+      this.cache.evict(key, entry)
       return undefined
     }
     return entry.resource
@@ -86,7 +96,7 @@ export class ServedGraph {
 
   /** The current resource for a request: from the cache when fresh, else rendered now; undefined when denied or failed. */
   get(request: ResourceRequest): Promise<ServedResource | undefined> {
-    if (!this.guard.allowsUrl(request.url)) return Promise.resolve(undefined)
+    if (!this.guard.allowsUrl(request.url) || this.mayNotRender(request.url)) return Promise.resolve(undefined)
     const key = resourceKey(request)
     const cached = this.currentOrDrop(key)
     if (cached) return Promise.resolve(cached)
@@ -185,74 +195,53 @@ export class ServedGraph {
     return this.currentOrDrop(resource.key) !== resource && this.freshness.track(etag) === undefined
   }
 
+  /** {@link renderAndCache}, with any failure a miss for this one URL. */
+  private async renderResource(key: string, request: ResourceRequest, retried = false): Promise<Resource> {
+    try {
+      return await this.renderAndCache(key, request, retried)
+    } catch (error) {
+      // a failed render is a miss for this one URL, never an error for the page or the process
+      this.debug?.(`could not render ${request.url}: ${(error as Error).message}`)
+      return undefined
+    }
+  }
+
   /**
    * Renders a request and caches the response while its source is trackable. A module response
    * Vite did not keep (its transform ran in the millisecond of an invalidation, which Vite's
    * timestamps cannot order, e.g. Vite 6 invalidating an inline script's proxy module on each
    * HTML request) is rendered once more, so it can be cached and announced early next time.
    */
-  private async renderResource(
-    key: string,
-    request: ResourceRequest,
-    retried = false,
-  ): Promise<ServedResource | undefined> {
-    await this.acquireRenderSlot()
+  private async renderAndCache(key: string, request: ResourceRequest, retried: boolean): Promise<Resource> {
+    const release = await this.slots.acquire()
     let response: RenderedResponse
     try {
       response = await this.render(request)
-    } catch (error) {
-      this.debug?.(`could not render ${request.url}: ${(error as Error).message}`)
-      return undefined
     } finally {
-      this.releaseRenderSlot()
+      release()
     }
     if (!(await this.guard.allowsRendered(request.url).catch(() => false))) {
       this.deniedAfterRender.add(request.url)
       return undefined
     }
     this.deniedAfterRender.delete(request.url)
+    if (!isServedAsModuleOrStylesheet(response)) {
+      this.debug?.(
+        `${request.url} is not served as a ${request.as === 'style' ? 'stylesheet' : 'module'}: not delivered`,
+      )
+      return undefined
+    }
     const resource = buildResource(request, response, this.debug)
     const etag = headerString(response.headers.etag)
     if (response.status !== 200 || etag === undefined) return resource
     const token = this.freshness.track(etag)
     if (token !== undefined) {
-      this.store(key, { resource, token, bytes: response.body.length })
+      this.cache.store(key, { resource, token, bytes: response.body.length })
       return resource
     }
     if (retried || !(await this.freshness.isTrackable(request.url).catch(() => false))) return resource
     this.debug?.(`${request.url} changed while it rendered: rendering it again`)
     await new Promise((resolve) => setTimeout(resolve, 1))
     return (await this.renderResource(key, request, true)) ?? resource
-  }
-
-  private store(key: string, entry: CacheEntry): void {
-    const previous = this.cache.get(key)
-    if (previous) this.evict(key, previous)
-    this.cache.set(key, entry)
-    this.cachedBytes += entry.bytes
-    for (const [oldKey, oldEntry] of this.cache) {
-      if (this.cachedBytes <= this.maxCachedBytes || oldKey === key) break
-      this.evict(oldKey, oldEntry)
-    }
-  }
-
-  private evict(key: string, entry: CacheEntry): void {
-    if (this.cache.get(key) !== entry) return
-    this.cache.delete(key)
-    this.cachedBytes -= entry.bytes
-  }
-
-  private acquireRenderSlot(): Promise<void> {
-    if (this.activeRenders < RENDER_CONCURRENCY) {
-      this.activeRenders++
-      return Promise.resolve()
-    }
-    return new Promise((resolve) => this.renderQueue.push(resolve))
-  }
-
-  private releaseRenderSlot(): void {
-    const next = this.renderQueue.shift()
-    if (next) next()
-    else this.activeRenders--
   }
 }

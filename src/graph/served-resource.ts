@@ -56,6 +56,16 @@ function resolveAll(specifiers: string[], importerUrl: string): string[] {
   return [...urls]
 }
 
+/**
+ * False for a 200 that is neither JavaScript nor CSS: Vite did not serve it as a module or a
+ * stylesheet (it is an app's API, a page, an image), so it is never delivered as one. Other
+ * statuses pass: they are not delivered anyway, and tell the page's learning that a URL went away.
+ */
+export function isServedAsModuleOrStylesheet(response: RenderedResponse): boolean {
+  if (response.status !== 200) return true
+  return isJavaScript(response) || /\btext\/css\b/i.test(headerString(response.headers['content-type']) ?? '')
+}
+
 /** Calls `visit` with each import of the resource: the static ones, and the literal dynamic ones when asked. */
 export function forEachImport(
   resource: ServedResource,

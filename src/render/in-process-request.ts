@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { RenderedResponse } from '../graph/rendered-response.js'
 import { CapturedResponse } from './captured-response.js'
+import { SocketStandIn } from './socket-stand-in.js'
 
 /** Any Connect-style request handler, such as `server.middlewares`. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void
@@ -56,6 +57,7 @@ export function renderInProcess(
 function createRequest(url: string, headers: IncomingHttpHeaders): IncomingMessage {
   const req = new Readable({ read() {} }) as Readable & Record<string, unknown>
   req.push(null)
+  const socket = new SocketStandIn()
   Object.assign(req, {
     url,
     originalUrl: url,
@@ -67,8 +69,8 @@ function createRequest(url: string, headers: IncomingHttpHeaders): IncomingMessa
     httpVersionMinor: 0,
     complete: true,
     aborted: false,
-    socket: null,
-    connection: null,
+    socket,
+    connection: socket,
   })
   syntheticRequests.add(req)
   return req as unknown as IncomingMessage

@@ -51,10 +51,13 @@ export function createCachedResponseMiddleware(
 ): Connect.NextHandleFunction {
   const headersViteSets = new Set([...VITE_SEND_HEADERS, ...Object.keys(serverHeaders ?? {}).map(lower)])
   return function http2PushCachedResponseMiddleware(req, res, next) {
+    // the plugin's own renders go to Vite: answering one from the plugin's paths (a map, a
+    // versioned URL) would render again from inside a render
+    if (isInProcessRequest(req)) return next()
     const mapVersion = sourceMapRequestOf(req)
     // a map URL names no module response: it is answered here (or 404), never passed to Vite
     if (mapVersion !== undefined) return void answerSourceMapOrFail(graph, req, res, mapVersion, next)
-    if (res.headersSent || isWrapped(res) || isInProcessRequest(req)) return next()
+    if (res.headersSent || isWrapped(res)) return next()
     const external = options.externalSourceMaps && wantsExternalMap(req)
     const compressing = compressesFor(req, options.compression)
     const send = (resource: ServedResource, cacheControl?: string) => {

@@ -4,6 +4,7 @@ import type { Connect } from 'vite'
 import type { ServedGraph } from '../graph/served-graph.js'
 import type { ServedResource } from '../graph/served-resource.js'
 import { headerString, isJavaScript } from '../graph/rendered-response.js'
+import { isInProcessRequest } from '../render/in-process-request.js'
 import { versionParam, versionToken } from './versioned-url.js'
 
 /**
@@ -105,11 +106,12 @@ export function sourceMapRequestOf(req: IncomingMessage): string | undefined {
 /**
  * Runs first in the stack: takes the map marker off a map URL, so every middleware after it sees
  * the module's own URL (and checks it as such); the cached-response middleware then answers it
- * with {@link answerSourceMap}, never Vite's transform.
+ * with {@link answerSourceMap}, never Vite's transform. The plugin's own in-process renders pass
+ * untouched: a render is always of a module's own URL, never of a map.
  */
 export function createSourceMapRequestMiddleware(): Connect.NextHandleFunction {
   return function http2PushSourceMapRequestMiddleware(req, _res, next) {
-    const parsed = req.url === undefined ? undefined : parseSourceMapUrl(req.url)
+    const parsed = req.url === undefined || isInProcessRequest(req) ? undefined : parseSourceMapUrl(req.url)
     if (parsed) {
       mapRequests.set(req, parsed.version)
       req.url = parsed.url

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Connect } from 'vite'
+import { isInProcessRequest } from '../render/in-process-request.js'
 import { parseVersionedUrl } from './versioned-url.js'
 
 /** What a versioned request asked for, once its URL is back to the module's own. */
@@ -24,12 +25,13 @@ export function versionRequestOf(req: IncomingMessage): VersionRequest | undefin
  * module's own URL, exactly as for an unversioned request. The cached-response middleware then
  * answers it with `immutable` when the version is the current one. `onVersionedRequest` sees each
  * one first, as it came (a browser asking again for what it was served immutable has its cache off).
+ * The plugin's own in-process renders pass untouched: they never enter its answer paths.
  */
 export function createVersionedRequestMiddleware(
   onVersionedRequest: (url: string, headers: IncomingHttpHeaders) => void,
 ): Connect.NextHandleFunction {
   return function http2PushVersionedRequestMiddleware(req, _res, next) {
-    const parsed = req.url === undefined ? undefined : parseVersionedUrl(req.url)
+    const parsed = req.url === undefined || isInProcessRequest(req) ? undefined : parseVersionedUrl(req.url)
     if (parsed) {
       onVersionedRequest(req.url!, req.headers)
       const ifNoneMatch = req.headers['if-none-match']

@@ -51,9 +51,19 @@ describe('versioned URLs', () => {
   })
 
   it('takes the version out of the middle of a query', () => {
-    expect(parseVersionedUrl('/a.js?__h2v=abc&x=1')).toEqual({ url: '/a.js?x=1', version: 'abc' })
-    expect(parseVersionedUrl('/a.js?x=1&__h2v=abc&y')).toEqual({ url: '/a.js?x=1&y', version: 'abc' })
-    expect(parseVersionedUrl('/a.js?x__h2v=abc')).toBeUndefined()
+    const token = 'Ab0_-cdefghijklm'
+    expect(parseVersionedUrl(`/a.js?__h2v=${token}&x=1`)).toEqual({ url: '/a.js?x=1', version: token })
+    expect(parseVersionedUrl(`/a.js?x=1&__h2v=${token}&y`)).toEqual({ url: '/a.js?x=1&y', version: token })
+    expect(parseVersionedUrl(`/a.js?x__h2v=${token}`)).toBeUndefined()
+  })
+
+  it('leaves a URL whose version is not in its own form, or not there once', () => {
+    const token = 'Ab0_-cdefghijklm'
+    expect(parseVersionedUrl('/a.js?__h2v=abc')).toBeUndefined()
+    expect(parseVersionedUrl(`/a.js?__h2v=${token}0`)).toBeUndefined()
+    expect(parseVersionedUrl(`/a.js?__h2v=${token}&__h2v=${token}`)).toBeUndefined()
+    expect(parseVersionedUrl(`/a.js?__h2v&__h2v=${token}`)).toBeUndefined()
+    expect(parseVersionedUrl(`/a.js?__H2V=${token}`)).toBeUndefined()
   })
 })
 
