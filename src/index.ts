@@ -1,7 +1,7 @@
 import { version as viteVersion, type Plugin, type ResolvedConfig, type ViteDevServer } from 'vite'
 import { createDebug } from './debug.js'
 import { lexerReady } from './graph/lex-imports.js'
-import { createProxiedUrlMatcher } from './graph/proxied-url.js'
+import { createProxiedUrlMatcher } from './guard/proxied-url.js'
 import { ServedGraph } from './graph/served-graph.js'
 import { createViteFreshnessOracle } from './graph/vite-freshness.js'
 import { createFsGuard } from './guard/fs-guard.js'

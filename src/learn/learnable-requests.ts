@@ -7,7 +7,8 @@ import { stripQuery } from '../graph/resolve-url.js'
 import { headerString } from '../graph/rendered-response.js'
 import type { ResourceKind } from '../graph/resource-request.js'
 import { filesForUrl, type ServedPaths } from '../guard/url-files.js'
-import { isProxied, isVirtualModulePath, unlearnableForm } from './learnable-url.js'
+import { createProxiedUrlMatcher } from '../guard/proxied-url.js'
+import { isVirtualModulePath, unlearnableForm } from './learnable-url.js'
 
 /** What may be learned from a page load's requests, and what Vite's answer must have been. */
 export interface LearnableRequests {
@@ -30,7 +31,7 @@ export interface LearnableRequests {
 export function createLearnableRequests(server: ViteDevServer, guard: DeliveryGuard, debug: Debug): LearnableRequests {
   const config = server.config
   const paths: ServedPaths = { root: config.root, base: config.base, publicDir: config.publicDir || '' }
-  const proxyContexts = Object.keys(config.server.proxy ?? {})
+  const isProxied = createProxiedUrlMatcher(config.server.proxy)
   const moduleGraph = server.environments?.client?.moduleGraph ?? server.moduleGraph
   const refuse = (url: string, why: string) => void debug?.(`not learned (${why}): ${url}`)
 
@@ -38,7 +39,7 @@ export function createLearnableRequests(server: ViteDevServer, guard: DeliveryGu
     fileOf(url) {
       const badForm = unlearnableForm(url)
       if (badForm) return refuse(url, badForm)
-      if (isProxied(url, proxyContexts)) return refuse(url, 'server.proxy')
+      if (isProxied(url)) return refuse(url, 'server.proxy')
       if (!guard.allowsUrl(url)) return refuse(url, 'server.fs')
       const path = stripQuery(url)
       if (!path.startsWith(paths.base)) return refuse(url, 'outside base')

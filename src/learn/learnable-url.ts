@@ -97,21 +97,6 @@ function unlearnableQuery(query: string): string | undefined {
   return undefined
 }
 
-/**
- * Whether `server.proxy` handles the URL: Vite's own rule (a context starting with `^` is a
- * RegExp, any other a prefix of the URL as requested, `base` included).
- */
-export function isProxied(url: string, proxyContexts: readonly string[]): boolean {
-  return proxyContexts.some((context) => {
-    if (!context.startsWith('^')) return url.startsWith(context)
-    try {
-      return new RegExp(context).test(url)
-    } catch {
-      return true
-    }
-  })
-}
-
 /** A URL path that names a virtual module Vite serves (`/@id/…`, `/@vite/client`, `/@react-refresh`): no file on disk. */
 export function isVirtualModulePath(pathWithoutBase: string): boolean {
   return /^\/@(?!fs\/)[^/]/.test(pathWithoutBase)

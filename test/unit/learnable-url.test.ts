@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { isProxied, isVirtualModulePath, unlearnableForm } from '../../src/learn/learnable-url.js'
+import { createProxiedUrlMatcher } from '../../src/guard/proxied-url.js'
+import { isVirtualModulePath, unlearnableForm } from '../../src/learn/learnable-url.js'
 
 describe('unlearnableForm', () => {
   it('accepts the URL forms Vite and framework plugins serve', () => {
@@ -50,13 +51,13 @@ describe('unlearnableForm', () => {
   })
 })
 
-describe('isProxied', () => {
+describe('createProxiedUrlMatcher', () => {
   it("matches server.proxy contexts as Vite does: a prefix, or a RegExp when it starts with '^'", () => {
-    expect(isProxied('/api/x', ['/api'])).toBe(true)
-    expect(isProxied('/src/api.ts', ['/api'])).toBe(false)
-    expect(isProxied('/v1/x.js', ['^/v\\d/'])).toBe(true)
-    expect(isProxied('/src/x.js', ['^/v\\d/'])).toBe(false)
-    expect(isProxied('/src/x.js', [])).toBe(false)
+    expect(createProxiedUrlMatcher({ '/api': {} })('/api/x')).toBe(true)
+    expect(createProxiedUrlMatcher({ '/api': {} })('/src/api.ts')).toBe(false)
+    expect(createProxiedUrlMatcher({ '^/v\\d/': {} })('/v1/x.js')).toBe(true)
+    expect(createProxiedUrlMatcher({ '^/v\\d/': {} })('/src/x.js')).toBe(false)
+    expect(createProxiedUrlMatcher({})('/src/x.js')).toBe(false)
   })
 })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RenderSlots, runAsRenderOwner, type ReleaseSlot } from '../src/graph/render-slots.js'
+import { RenderSlots, runAsRenderOwner, type ReleaseSlot } from '../../src/graph/render-slots.js'
 
 /** Resolves after the microtasks queued so far (a granted slot's promise has settled by then). */
 const settle = () => new Promise((resolve) => setImmediate(resolve))

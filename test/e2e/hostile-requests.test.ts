@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { createServer, type Plugin, type ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DOCUMENT_REQUEST, SCRIPT_REQUEST, STYLE_REQUEST } from './support/browser-headers.mjs'
-import { http1Get, startBackend, type Backend } from './support/http1.js'
-import { TestClient, type FetchedResponse } from './support/http2-clients.js'
-import { guardProcess, type ProcessGuard } from './support/process-guards.js'
-import { tempDir, type TempDir } from './support/temp-dirs.js'
-import { startTestServer, type TestServer } from './support/vite-server.js'
+import { DOCUMENT_REQUEST, SCRIPT_REQUEST, STYLE_REQUEST } from '../support/browser-headers.mjs'
+import { http1Get, startBackend, type Backend } from '../support/http1.js'
+import { TestClient, type FetchedResponse } from '../support/http2-clients.js'
+import { guardProcess, type ProcessGuard } from '../support/process-guards.js'
+import { tempDir, type TempDir } from '../support/temp-dirs.js'
+import { startTestServer, type TestServer } from '../support/vite-server.js'
 
 // Requests an attacker on the same machine or LAN can send, aimed at the plugin's own machinery
 // (its URL markers, its in-process renders) rather than at Vite's file access: none may stall
