@@ -243,17 +243,21 @@ function serverOptions(app, kind, link) {
 
 /** `overrides`: e.g. the restart scenario's own cacheDir and the port of the server it replaces. */
 function startServer(app, kind, link, tag, overrides = {}) {
-  return startChild(path.join(BENCH, 'serve.mjs'), [JSON.stringify({ ...serverOptions(app, kind, link), ...overrides })], {
-    netns: link.serverNs,
-    execArgv: ['--expose-gc'],
-    env: {
-      ...process.env,
-      ...app.env,
-      DEBUG: kind.startsWith('plugin') ? 'vite-plugin-http2-push' : '',
-      FORCE_COLOR: '0',
+  return startChild(
+    path.join(BENCH, 'serve.mjs'),
+    [JSON.stringify({ ...serverOptions(app, kind, link), ...overrides })],
+    {
+      netns: link.serverNs,
+      execArgv: ['--expose-gc'],
+      env: {
+        ...process.env,
+        ...app.env,
+        DEBUG: kind.startsWith('plugin') ? 'vite-plugin-http2-push' : '',
+        FORCE_COLOR: '0',
+      },
+      logFile: path.join(LOGS, `${appKey(app)}-${tag}.log`),
     },
-    logFile: path.join(LOGS, `${appKey(app)}-${tag}.log`),
-  })
+  )
 }
 
 function startPushClient(link, tag) {

@@ -8,7 +8,8 @@ import { escapeXml, gridLines, logScale, svgOpen } from './svg-chart.mjs'
 
 const RESULTS = path.join(BENCH, 'results')
 
-const ms = (v) => (v === undefined ? '—' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v >= 10 ? v.toFixed(0) : v.toFixed(1))
+const ms = (v) =>
+  v === undefined ? '—' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v >= 10 ? v.toFixed(0) : v.toFixed(1)
 const times = (v) => (v === undefined || !Number.isFinite(v) ? '—' : v >= 10 ? `${v.toFixed(0)}×` : `${v.toFixed(2)}×`)
 const count = (v) => (v === undefined ? '—' : Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(1))
 const megabytes = (b) => (b === undefined ? '—' : `${Math.round(b / 1024 / 1024)}`)
@@ -92,13 +93,14 @@ function renderGoals(meta, rows) {
   const modulesOf = (name) => /\((\d+) modules/.exec(meta.apps.find((a) => a.name === name)?.label ?? '')?.[1]
   const plugin = rows.filter((r) => r.config === 'plugin' && !r.skipped)
   const noRecordSkipped = rows.some((r) => r.config === 'plugin-norecord' && r.skipped)
-  const where = (r) => `${label(r.app)}${modulesOf(r.app) ? ` ${Number(modulesOf(r.app)).toLocaleString('en-US')} modules` : ''} @ ${latencyLabel(r.latency)}`
+  const where = (r) =>
+    `${label(r.app)}${modulesOf(r.app) ? ` ${Number(modulesOf(r.app)).toLocaleString('en-US')} modules` : ''} @ ${latencyLabel(r.latency)}`
   const verdict = (ok) => (ok === undefined ? 'not measured' : ok ? 'met' : '**missed**')
   out.push('| goal (issue 19) | where | plugin | plugin without the record | |')
   out.push('|---|---|---:|---:|---|')
   const noRecord = (r) =>
     rows.find((x) => x.app === r.app && x.latency === r.latency && x.config === 'plugin-norecord' && !x.skipped)
-  const generated = plugin.filter((r) => /^generated/.test(r.app))
+  const generated = plugin.filter((r) => r.app.startsWith('generated'))
   for (const r of generated) {
     const n = noRecord(r)
     const met = Number.isFinite(r.restartXFloor) ? r.restartXFloor <= 1.3 : undefined
@@ -130,7 +132,9 @@ function renderGoals(meta, rows) {
     )
   }
   if (!plugin.some((r) => Number(modulesOf(r.app)) >= 10_000))
-    out.push('| server start → listening at 10,000 modules | not in this run (`--apps generated10000`) | | | not measured |')
+    out.push(
+      '| server start → listening at 10,000 modules | not in this run (`--apps generated10000`) | | | not measured |',
+    )
   if (noRecordSkipped)
     out.push(
       '',
@@ -153,7 +157,7 @@ function renderMarkdown(meta, rows) {
   )
   out.push('')
   out.push(
-    'Medians, ms (min–max over the runs where there are several). **Start → listening**: spawning the server process to its `listening` message (Node start, Vite, the plugins). **Cold load**: navigation → `__appLoadedAt` of the first load, sent the moment the server listened (the server\'s warm-up runs alongside). **Warm reload**: reload 2 (reload 1 creates V8\'s code cache). **Reload after restart**: navigation → `__appLoadedAt` of the F5 sent the moment the new server listened; **× floor** / **× Vite h2**: ÷ the immutable floor\'s / Vite HTTP/2\'s. **Restart → page loaded**: spawning the new server to `__appLoadedAt`. **From cache**: Resource Timing entries with `transferSize` 0 / all. **Requests (304)**: what reached the new server for that reload. **Server CPU**: the new process, from its start to 1 s after the page loaded. **RSS**: the server process after a GC, once idle after the reloads (warm-up done) and once idle after the reload after restart.',
+    "Medians, ms (min–max over the runs where there are several). **Start → listening**: spawning the server process to its `listening` message (Node start, Vite, the plugins). **Cold load**: navigation → `__appLoadedAt` of the first load, sent the moment the server listened (the server's warm-up runs alongside). **Warm reload**: reload 2 (reload 1 creates V8's code cache). **Reload after restart**: navigation → `__appLoadedAt` of the F5 sent the moment the new server listened; **× floor** / **× Vite h2**: ÷ the immutable floor's / Vite HTTP/2's. **Restart → page loaded**: spawning the new server to `__appLoadedAt`. **From cache**: Resource Timing entries with `transferSize` 0 / all. **Requests (304)**: what reached the new server for that reload. **Server CPU**: the new process, from its start to 1 s after the page loaded. **RSS**: the server process after a GC, once idle after the reloads (warm-up done) and once idle after the reload after restart.",
   )
   out.push('')
   out.push('#### Goals')
@@ -267,7 +271,10 @@ export function writeRestartReports({ meta, results, name }) {
   const rows = summarizeRestarts(meta, results)
   const table = renderMarkdown(meta, rows)
   const svgName = `${path.basename(base)}.svg`
-  fs.writeFileSync(`${base}.md`, `### Restart benchmark results (issue 19)\n\n${table}\n\n![median times around a restart](${svgName})\n`)
+  fs.writeFileSync(
+    `${base}.md`,
+    `### Restart benchmark results (issue 19)\n\n${table}\n\n![median times around a restart](${svgName})\n`,
+  )
   fs.writeFileSync(
     `${base}.json`,
     `${JSON.stringify({ meta: { ...meta, scenario: 'restart' }, summary: rows, runs: results }, null, 1)}\n`,

@@ -116,12 +116,30 @@ async function oneRun(ctx) {
     const port = Number(new URL(server.info.url).port)
     // the cold load is the new server's first: its counters (CPU from process start) are its own
     const step = (name, index, action, extra) =>
-      timedStep({ say, options, base, server, records, config, run, name, index, action, extra, fresh: name === 'cold' })
-    await step('cold', 0, () => tab.navigate(url, { timeoutMs }), (r) => ({
-      startToListeningMs: first.listeningMs,
-      listeningInProcessMs: server.info.listeningMs,
-      startToLoadedMs: r.loadedAtEpochMs - first.spawnedAt,
-    }))
+      timedStep({
+        say,
+        options,
+        base,
+        server,
+        records,
+        config,
+        run,
+        name,
+        index,
+        action,
+        extra,
+        fresh: name === 'cold',
+      })
+    await step(
+      'cold',
+      0,
+      () => tab.navigate(url, { timeoutMs }),
+      (r) => ({
+        startToListeningMs: first.listeningMs,
+        listeningInProcessMs: server.info.listeningMs,
+        startToLoadedMs: r.loadedAtEpochMs - first.spawnedAt,
+      }),
+    )
     const reloads = options.quick ? 1 : 2
     for (let i = 1; i <= reloads; i++) await step('reload', i, () => tab.reload({ timeoutMs }))
     // the server as a developer leaves it: idle (its warm-up done, a record written) before the stop
