@@ -20,7 +20,7 @@ const range = (list) => {
 }
 
 /** Per (app, latency, configuration): medians of every step, and the ratios the goals name. */
-export function summarizeRestarts(meta, results) {
+function summarizeRestarts(meta, results) {
   const rows = []
   for (const app of meta.apps) {
     for (const latency of meta.options.latencies.map(String)) {
