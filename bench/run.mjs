@@ -13,11 +13,13 @@
 //   --apps LIST      generated,lodash,playground,sveltekit (default all four); generatedN = the
 //                    generated app with N modules (reload scenario: only at the first latency, for
 //                    scaling); sveltekit = test/frameworks/sveltekit, installed from its lockfile
-//   --scenario LIST  cold,reload (default cold; --quick runs both)
+//   --scenario LIST  cold,reload,restart (default cold; --quick runs all three)
 //   --reloads N      reload scenario: F5 reloads per run (default 4)
 //   --reload-runs N  reload scenario: runs per configuration, each in a new profile (default 3)
 //   --reload-configs LIST  vite-h1,vite-h2,plugin,plugin-nomap,plugin-raw,plugin-always,bundled,immutable
 //                    (default all but plugin-raw and plugin-always)
+//   --restart-configs LIST  restart scenario (issue 19): vite-h2,plugin,plugin-norecord,immutable,bundled
+//                    (default all; it uses --reload-runs)
 //   --pause MS       pause between two loads (default 1000)
 //   --quick          tiny generated app, 1 warm run, no added latency (CI; < 2 minutes)
 //   --name NAME      write bench/results/NAME.{md,json,svg} (default latest, or quick with --quick)
@@ -37,6 +39,8 @@ import { describeMachine } from './lib/proc.mjs'
 import { RELOAD_CONFIGS, runReloadBlock } from './lib/reload.mjs'
 import { writeReloadReports } from './lib/reload-report.mjs'
 import { writeReports } from './lib/report.mjs'
+import { RESTART_CONFIGS, runRestartBlock } from './lib/restart.mjs'
+import { writeRestartReports } from './lib/restart-report.mjs'
 import { parsePluginLogs } from './lib/stats.mjs'
 import { BENCH, CACHE, REPO, importSupport } from './lib/support.mjs'
 
@@ -50,6 +54,7 @@ const { values: argv } = parseArgs({
     reloads: { type: 'string' },
     'reload-runs': { type: 'string' },
     'reload-configs': { type: 'string' },
+    'restart-configs': { type: 'string' },
     latency: { type: 'string' },
     apps: { type: 'string' },
     pause: { type: 'string' },
@@ -68,12 +73,18 @@ const options = {
   fanout: Number(argv.fanout ?? 3),
   runs: Number(argv.runs ?? (quick ? 1 : 5)),
   latencies: (argv.latency ?? (quick ? '0' : '0,20,100')).split(',').map((s) => s.trim()),
-  scenarios: (argv.scenario ?? (quick ? 'cold,reload' : 'cold')).split(',').map((s) => s.trim()),
+  scenarios: (argv.scenario ?? (quick ? 'cold,reload,restart' : 'cold')).split(',').map((s) => s.trim()),
   reloads: Number(argv.reloads ?? (quick ? 1 : 4)),
   reloadRuns: Number(argv['reload-runs'] ?? (quick ? 1 : 3)),
   reloadConfigs: (
     argv['reload-configs'] ??
     (quick ? 'vite-h2,plugin,immutable' : 'vite-h1,vite-h2,plugin,plugin-nomap,bundled,immutable')
+  )
+    .split(',')
+    .map((s) => s.trim()),
+  restartConfigs: (
+    argv['restart-configs'] ??
+    (quick ? 'vite-h2,plugin,plugin-norecord,immutable' : RESTART_CONFIGS.map((c) => c.id).join(','))
   )
     .split(',')
     .map((s) => s.trim()),
@@ -101,10 +112,14 @@ for (const [name, value] of Object.entries({
 if (options.latencies.some((v) => !parseLatency(v)))
   fail('--latency takes round-trip times in ms, optionally @Mbit/s, e.g. 0,20,100,100@20')
 for (const scenario of options.scenarios)
-  if (!['cold', 'reload'].includes(scenario)) fail(`--scenario takes cold and/or reload, not ${scenario}`)
+  if (!['cold', 'reload', 'restart'].includes(scenario))
+    fail(`--scenario takes cold, reload and/or restart, not ${scenario}`)
 for (const id of options.reloadConfigs)
   if (!RELOAD_CONFIGS.some((c) => c.id === id))
     fail(`--reload-configs takes ${RELOAD_CONFIGS.map((c) => c.id).join(',')}, not ${id}`)
+for (const id of options.restartConfigs)
+  if (!RESTART_CONFIGS.some((c) => c.id === id))
+    fail(`--restart-configs takes ${RESTART_CONFIGS.map((c) => c.id).join(',')}, not ${id}`)
 
 /** `100` → 100 ms RTT; `100@20` → 100 ms RTT, 20 Mbit/s per direction. */
 function parseLatency(key) {
@@ -226,18 +241,23 @@ function serverOptions(app, kind, link) {
   }
 }
 
-function startServer(app, kind, link, tag) {
-  return startChild(path.join(BENCH, 'serve.mjs'), [JSON.stringify(serverOptions(app, kind, link))], {
-    netns: link.serverNs,
-    execArgv: ['--expose-gc'],
-    env: {
-      ...process.env,
-      ...app.env,
-      DEBUG: kind.startsWith('plugin') ? 'vite-plugin-http2-push' : '',
-      FORCE_COLOR: '0',
+/** `overrides`: e.g. the restart scenario's own cacheDir and the port of the server it replaces. */
+function startServer(app, kind, link, tag, overrides = {}) {
+  return startChild(
+    path.join(BENCH, 'serve.mjs'),
+    [JSON.stringify({ ...serverOptions(app, kind, link), ...overrides })],
+    {
+      netns: link.serverNs,
+      execArgv: ['--expose-gc'],
+      env: {
+        ...process.env,
+        ...app.env,
+        DEBUG: kind.startsWith('plugin') ? 'vite-plugin-http2-push' : '',
+        FORCE_COLOR: '0',
+      },
+      logFile: path.join(LOGS, `${appKey(app)}-${tag}.log`),
     },
-    logFile: path.join(LOGS, `${appKey(app)}-${tag}.log`),
-  })
+  )
 }
 
 function startPushClient(link, tag) {
@@ -476,6 +496,11 @@ async function memoryPerConnection(app, { server, origin }, pushClient) {
 async function main() {
   if (argv['from-json']) {
     const saved = JSON.parse(fs.readFileSync(argv['from-json'], 'utf8'))
+    if (saved.meta.scenario === 'restart') {
+      const { files } = writeRestartReports({ meta: saved.meta, results: saved.runs, name: options.name })
+      say(`re-rendered ${files.map((f) => path.relative(REPO, f)).join(', ')}`)
+      return
+    }
     if (saved.meta.scenario === 'reload') {
       const { files } = writeReloadReports({ meta: saved.meta, results: saved.runs, name: options.name })
       say(`re-rendered ${files.map((f) => path.relative(REPO, f)).join(', ')}`)
@@ -509,8 +534,9 @@ async function main() {
   const latencyNote = latencies.some((l) => l.rttMs > 0 || l.rateMbit > 0) ? tunlinkUnavailable() : undefined
   const cold = options.scenarios.includes('cold')
   const reload = options.scenarios.includes('reload')
+  const restart = options.scenarios.includes('restart')
   say(
-    `bench: ${options.scenarios.join(' + ')}; apps ${options.apps.join(', ')}; ${latencies.map((l) => l.label).join('; ')}; ${cold ? `cold: ${options.runs} warm runs + 1 cold` : ''}${cold && reload ? '; ' : ''}${reload ? `reload: ${options.reloadRuns} runs × (cold + ${options.reloads} reloads + edit) × ${options.reloadConfigs.join(',')}` : ''}; logs in ${path.relative(REPO, LOGS)}`,
+    `bench: ${options.scenarios.join(' + ')}; apps ${options.apps.join(', ')}; ${latencies.map((l) => l.label).join('; ')}; ${cold ? `cold: ${options.runs} warm runs + 1 cold` : ''}${cold && reload ? '; ' : ''}${reload ? `reload: ${options.reloadRuns} runs × (cold + ${options.reloads} reloads + edit) × ${options.reloadConfigs.join(',')}` : ''}${restart ? `; restart: ${options.reloadRuns} runs × (start, cold, reloads, restart, reload) × ${options.restartConfigs.join(',')}` : ''}; logs in ${path.relative(REPO, LOGS)}`,
   )
   if (latencyNote) say(`bench: no tunlink (${latencyNote}); latency comes from a delaying TCP proxy (no bandwidth cap)`)
 
@@ -526,6 +552,7 @@ async function main() {
 
   const results = []
   const reloadResults = []
+  const restartResults = []
   const figures = []
   const links = []
   let chromiumVersion
@@ -590,6 +617,28 @@ async function main() {
           })
         }
       }
+      if (restart) {
+        for (const app of appsAt(latency)) {
+          if (options.quick && app !== apps[0]) continue
+          await runRestartBlock({
+            app,
+            link,
+            latency,
+            options,
+            say,
+            startServer,
+            baseCacheDir: (app, kind) => serverOptions(app, kind, link).cacheDir,
+            waitUntilIdle,
+            chromium: { path: chromiumPath(), args: CHROMIUM_ARGS },
+            serverSpki: (url) => {
+              const target = new URL(url)
+              return pushClient.request('spki', { host: target.hostname, port: Number(target.port) })
+            },
+            logs: LOGS,
+            results: restartResults,
+          })
+        }
+      }
     } finally {
       await pushClient?.close()
       await browser?.close()
@@ -617,6 +666,7 @@ async function main() {
     apps: apps.map(({ name, label, depth, editFile, scaling }) => ({ name, label, depth, editFile, scaling })),
     columns: COLUMNS,
     reloadConfigs: RELOAD_CONFIGS.filter((c) => options.reloadConfigs.includes(c.id)),
+    restartConfigs: RESTART_CONFIGS.filter((c) => options.restartConfigs.includes(c.id)),
     links,
     logs: path.relative(REPO, LOGS),
   }
@@ -631,8 +681,16 @@ async function main() {
     process.stdout.write(`\n${markdown}\n`)
     say(`wrote ${files.map((f) => path.relative(REPO, f)).join(', ')}`)
   }
+  if (restart) {
+    const name = scenarioName('restart')
+    const { markdown, files } = writeRestartReports({ meta, results: restartResults, name })
+    process.stdout.write(`\n${markdown}\n`)
+    say(`wrote ${files.map((f) => path.relative(REPO, f)).join(', ')}`)
+    for (const skipped of restartResults.filter((r) => r.step === 'skipped'))
+      say(`restart: ${skipped.config} skipped for ${skipped.app} @ ${skipped.latency}: ${skipped.note}`)
+  }
   say(`whole run ${meta.durationS} s`)
-  const failed = [...results, ...reloadResults].filter((r) => !r.ok)
+  const failed = [...results, ...reloadResults, ...restartResults].filter((r) => !r.ok)
   if (failed.length > 0) {
     say(`\n${failed.length} load(s) FAILED:`)
     for (const r of failed)
@@ -657,8 +715,13 @@ async function main() {
 
 /** The reload scenario's results file: reload (or quick-reload), or NAME-reload next to a cold NAME. */
 function reloadName() {
-  if (!argv.name) return options.quick ? 'quick-reload' : 'reload'
-  return options.scenarios.includes('cold') ? `${options.name}-reload` : options.name
+  return scenarioName('reload')
+}
+
+/** A scenario's results file: SCENARIO (or quick-SCENARIO); with --name, NAME-SCENARIO next to another scenario's NAME. */
+function scenarioName(scenario) {
+  if (!argv.name) return options.quick ? `quick-${scenario}` : scenario
+  return options.scenarios.length > 1 ? `${options.name}-${scenario}` : options.name
 }
 
 function chromiumVersionOf(file) {

@@ -8,10 +8,15 @@
 //         | 'vite-h2-immutable' (Vite HTTP/2, every non-document response forced `immutable`: a
 //           reload floor, correct only without edits)
 //         | 'plugin-nomap' (the plugin with `importMap: false`: as it was before the import map)
+//         | 'plugin-norecord' (the plugin with `restartRecord: false`: no restart record, issue 19;
+//           when the plugin does not know the option yet, the child reports
+//           `{ type: 'ready', unsupported: <the plugin's message> }` and exits)
 //         | 'plugin-raw' (the plugin with `compression: 'off'`, `sourceMaps: 'inline'`: Vite's bytes)
 //         | 'plugin-always' (the plugin with `compression: 'always'`: compresses for loopback clients too)
 //         | 'vite-bundled' (Vite HTTP/2 with `experimental.bundledDev: true`),
 //     root, host, cacheDir, certDir, outDir, input?, optimizeDeps?, recording?,
+//     port? (a dev server's port, strict: the restart scenario starts a server again on the port
+//            its predecessor had, so the browser's cache and trust stay valid; default any),
 //     framework? ('sveltekit': the app's own Vite, framework plugins and packed plugin, from its
 //                 bench-entry.mjs; the framework decides where it builds) }
 //
@@ -222,8 +227,20 @@ function connectHmrSink(url, base) {
 const PLUGIN_VARIANTS = {
   plugin: {},
   'plugin-nomap': { importMap: false },
+  'plugin-norecord': { restartRecord: false },
   'plugin-raw': { compression: 'off', sourceMaps: 'inline' },
   'plugin-always': { compression: 'always' },
+}
+
+/** The plugin for `kind`; a plugin that rejects `restartRecord` (before issue 19) makes `plugin-norecord` unsupported. */
+function createPlugin(http2Push, kind) {
+  try {
+    return http2Push({ certDir: options.certDir, ...PLUGIN_VARIANTS[kind] })
+  } catch (error) {
+    if (kind === 'plugin-norecord' && /`restartRecord` is not an option/.test(error?.message))
+      throw Object.assign(new Error(String(error.message).split(';')[0]), { unsupported: true })
+    throw error
+  }
 }
 
 let closeServer = async () => {}
@@ -272,7 +289,7 @@ async function start() {
   if (kind === 'vite-h2-immutable') plugins.push(forceImmutable())
   if (kind.startsWith('plugin')) {
     const http2Push = await tools.http2Push()
-    plugin = http2Push({ certDir: options.certDir, ...PLUGIN_VARIANTS[kind] })
+    plugin = createPlugin(http2Push, kind)
     plugins.push(plugin)
   }
   const server = await vite.createServer({
@@ -280,8 +297,8 @@ async function start() {
     plugins,
     server: {
       host: options.host,
-      port: 0,
-      strictPort: false,
+      port: options.port ?? 0,
+      strictPort: options.port !== undefined,
       open: false,
       ...(kind === 'vite-h2' || kind === 'vite-h2-immutable' || kind === 'vite-bundled' ? { https: readCert() } : {}),
     },
@@ -335,9 +352,15 @@ serveRequests({
 
 try {
   url = await start()
-  process.send({ type: 'ready', url, pid: process.pid })
+  // listeningMs: since this process started (node's performance.now()), at the moment it listens
+  process.send({ type: 'ready', url, pid: process.pid, listeningMs: performance.now() })
   if (options.kind === 'build') setImmediate(() => process.exit(0))
 } catch (error) {
-  process.stderr.write(`${error?.stack ?? error}\n`)
-  process.exit(1)
+  if (error?.unsupported) {
+    process.stdout.write(`[bench] ${options.kind} is not supported by this plugin: ${error.message}\n`)
+    process.send({ type: 'ready', unsupported: error.message, pid: process.pid }, () => process.exit(0))
+  } else {
+    process.stderr.write(`${error?.stack ?? error}\n`)
+    process.exit(1)
+  }
 }

@@ -314,12 +314,14 @@ class ProfileTab {
     const started = Date.now()
     await action()
     let loadedAt
+    let loadedAtEpochMs
     let fellBack = false
     let firstDocumentMs
     while (Date.now() - started < timeoutMs) {
       const now = await this.state()
       if (now.documents > before.documents && typeof now.loadedAt === 'number' && (!until || until(now))) {
         loadedAt = now.loadedAt
+        loadedAtEpochMs = now.timeOrigin + now.loadedAt
         // the page reloaded itself (e.g. bundledDev's first bundle): time from the first new document
         const first = now.origins[before.documents]
         if (now.documents > before.documents + 1 && typeof first === 'number')
@@ -354,6 +356,8 @@ class ProfileTab {
       error: summary.flag === 'true' ? undefined : 'data-loaded is not "true"',
       ms: firstDocumentMs ?? loadedAt,
       lastDocumentMs: loadedAt,
+      // wall-clock time (ms since the epoch) the page set __appLoadedAt: "restart → page loaded"
+      loadedAtEpochMs,
       wallMs,
       documents: after.documents - before.documents,
       fellBack,
