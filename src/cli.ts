@@ -76,6 +76,7 @@ function report(change: TrustChange): void {
   for (const line of change.changed) process.stdout.write(`  changed: ${line}\n`)
   if (change.changed.length === 0) process.stdout.write('  nothing changed\n')
   for (const line of change.problems) process.stdout.write(`  problem: ${line}\n`)
+  for (const line of change.notes ?? []) process.stdout.write(`  note: ${line}\n`)
 }
 
 async function trust(args: Arguments, context: TrustContext): Promise<number> {
@@ -154,6 +155,7 @@ async function status(args: Arguments, context: TrustContext): Promise<number> {
     if (!('found' in mkcert)) trusted = state.trustedIn.length > 0 && state.notTrustedIn.length === 0
     process.stdout.write(`Local CA: ${local.certFile}\n${describe(state)}`)
     for (const problem of state.problems) process.stdout.write(`  problem: ${problem}\n`)
+    for (const note of state.notes) process.stdout.write(`  note: ${note}\n`)
   } else {
     process.stdout.write(
       `Local CA: none yet in ${path.join(args.caDir, CA_CERT_FILE)} (the dev server or \`trust\` creates it)\n`,

@@ -92,18 +92,17 @@ export async function devCertificate(settings: DevCertificateSettings): Promise<
   await cache.save()
   const trusted = status.trustedIn.length > 0 && status.notTrustedIn.length === 0
   const fix = trusted ? undefined : fixCommand(ca, context)
-  const problems = status.problems.map((problem) => ` ${problem}`).join('')
-  if (fix === undefined)
-    logger.info(`HTTPS certificate signed by ${label}, trusted in ${status.trustedIn.join(', ')}.${problems}`)
-  else {
-    const where =
-      status.trustedIn.length > 0
-        ? `trusted in ${status.trustedIn.join(', ')}; not in ${status.notTrustedIn.join(', ')} (browsers using those warn`
-        : `which no trust store holds yet${status.notTrustedIn.length > 0 ? ` (not in ${status.notTrustedIn.join(', ')})` : ''}: browsers warn`
+  if (fix === undefined) logger.info(`HTTPS certificate signed by ${label}, trusted in ${status.trustedIn.join(', ')}.`)
+  else if (status.trustedIn.length > 0)
     logger.warn(
-      `HTTPS certificate signed by ${label}, ${where}, and Chromium keeps nothing in its HTTP cache${status.trustedIn.length > 0 ? ')' : ''}. Fix: ${fix}${problems}`,
+      `HTTPS certificate signed by ${label}, trusted in ${status.trustedIn.join(', ')}; not in ${status.notTrustedIn.join(', ')}: ` +
+        `a browser using that store warns (Chromium then keeps nothing in its HTTP cache). Fix: ${fix}`,
     )
-  }
+  else
+    logger.warn(
+      `HTTPS certificate signed by ${label}, which no trust store holds yet: browsers warn, and Chromium keeps ` +
+        `nothing in its HTTP cache${status.notTrustedIn.length > 0 ? ` (looked in ${status.notTrustedIn.join(', ')})` : ''}. Fix: ${fix}`,
+    )
   return { ...leaf, signer: ca.kind, trusted: fix === undefined, fix }
 }
 

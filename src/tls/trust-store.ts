@@ -31,12 +31,16 @@ export interface TrustStatus {
   notTrustedIn: string[]
   /** Stores that could not be read, or tools that are missing, in one sentence each. */
   problems: string[]
+  /** What the user may want to know (Firefox has no profile yet), not a failure. */
+  notes: string[]
 }
 
 export interface TrustChange {
   /** What was changed, one line per store. */
   changed: string[]
   problems: string[]
+  /** What the user may want to know (Firefox has no profile yet), not a failure. */
+  notes?: string[]
   /** Commands the user may run themselves (a system store needs root). */
   manual: string[]
 }
@@ -72,9 +76,9 @@ export async function trustStatus(ca: TrustedCa, ctx: TrustContext, cached?: Nss
     const result = await run('certutil', ['-user', '-verifystore', 'Root', serialOf(ca)], ctx)
     return storeStatus("the Windows user's Root store", result.code === 0)
   }
-  const status: TrustStatus = { trustedIn: [], notTrustedIn: [], problems: [] }
+  const status: TrustStatus = { trustedIn: [], notTrustedIn: [], problems: [], notes: [] }
   const databases = nssDatabases(ctx, false)
-  if (findFirefoxProfiles(ctx).installedWithoutProfile) status.problems.push(FIREFOX_WITHOUT_PROFILE)
+  if (findFirefoxProfiles(ctx).installedWithoutProfile) status.notes.push(FIREFOX_WITHOUT_PROFILE)
   if (databases.length > 0 && !findExecutable('certutil', ctx)) status.problems.push(CERTUTIL_MISSING)
   else {
     for (const db of databases) {
@@ -93,7 +97,7 @@ export interface NssAnswerCache {
 }
 
 function storeStatus(store: string, holds: boolean): TrustStatus {
-  return { trustedIn: holds ? [store] : [], notTrustedIn: holds ? [] : [store], problems: [] }
+  return { trustedIn: holds ? [store] : [], notTrustedIn: holds ? [] : [store], problems: [], notes: [] }
 }
 
 /** Installs the CA as a trusted root for TLS servers in every store of this user. */
@@ -107,8 +111,8 @@ export async function installCa(ca: TrustedCa, ctx: TrustContext): Promise<Trust
     const result = await run('certutil', ['-user', '-addstore', 'Root', ca.certFile], ctx)
     return outcome(result, `added ${ca.nickname} to the current user's Root store`, 'certutil -addstore')
   }
-  const change: TrustChange = { changed: [], problems: [], manual: [] }
-  if (findFirefoxProfiles(ctx).installedWithoutProfile) change.problems.push(FIREFOX_WITHOUT_PROFILE)
+  const change: TrustChange = { changed: [], problems: [], manual: [], notes: [] }
+  if (findFirefoxProfiles(ctx).installedWithoutProfile) change.notes!.push(FIREFOX_WITHOUT_PROFILE)
   if (!findExecutable('certutil', ctx)) change.problems.push(CERTUTIL_MISSING)
   else {
     for (const db of nssDatabases(ctx, true)) {
