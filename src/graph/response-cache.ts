@@ -7,7 +7,11 @@ export interface CacheEntry {
   bytes: number
 }
 
-/** The rendered responses by request key, bounded in bytes: the least recently stored go first. */
+/**
+ * The rendered responses by request key, bounded in bytes: the least recently used go first (a
+ * hit moves an entry to the back), so the modules every page load reads stay while a one-off
+ * page's closure makes room.
+ */
 export class ResponseCache {
   private readonly entries = new Map<string, CacheEntry>()
   private bytes = 0
@@ -19,7 +23,13 @@ export class ResponseCache {
   }
 
   get(key: string): CacheEntry | undefined {
-    return this.entries.get(key)
+    const entry = this.entries.get(key)
+    if (entry) {
+      // a Map iterates in insertion order: re-inserting makes this the most recently used
+      this.entries.delete(key)
+      this.entries.set(key, entry)
+    }
+    return entry
   }
 
   store(key: string, entry: CacheEntry): void {

@@ -114,34 +114,13 @@ export class ServedGraph {
    * breadth-first over static imports (and dynamic ones when asked). Cycles are visited once.
    */
   async closure(entries: readonly ResourceRequest[], includeDynamic: boolean): Promise<Closure> {
-    const found = new Map<string, ServedResource | undefined>()
-    const denied: string[] = []
     const waiting: Promise<void>[] = []
-    const visit = (request: ResourceRequest): void => {
-      const key = resourceKey(request)
-      if (found.has(key)) return
-      found.set(key, undefined)
-      if (!this.guard.allowsUrl(request.url)) {
-        denied.push(request.url)
-        return
-      }
-      const cached = this.currentOrDrop(key)
-      if (cached) {
-        found.set(key, cached)
-        forEachImport(cached, includeDynamic, visit)
-        return
-      }
-      waiting.push(
-        this.get(request).then((resource) => {
-          found.set(key, resource)
-          if (resource) forEachImport(resource, includeDynamic, visit)
-          else if (this.deniedAfterRender.has(request.url)) denied.push(request.url)
-        }),
-      )
-    }
-    for (const entry of entries) visit(entry)
+    const walk = this.walk(entries, includeDynamic, (request, reached) => {
+      waiting.push(this.get(request).then(reached))
+      return true
+    })
     while (waiting.length > 0) await Promise.all(waiting.splice(0))
-    return { resources: orderBreadthFirst(entries, found, includeDynamic), denied }
+    return { resources: orderBreadthFirst(entries, walk.found, includeDynamic), denied: walk.denied }
   }
 
   /**
@@ -149,24 +128,42 @@ export class ServedGraph {
    * resource in it is cached and current. For work that must not delay the response (Early Hints).
    */
   cachedClosure(entries: readonly ResourceRequest[], includeDynamic: boolean): Closure | undefined {
-    const found = new Map<string, ServedResource | undefined>()
-    const denied: string[] = []
-    const stack = [...entries]
-    while (stack.length > 0) {
-      const request = stack.pop()!
+    const walk = this.walk(entries, includeDynamic, () => false)
+    return walk.complete
+      ? { resources: orderBreadthFirst(entries, walk.found, includeDynamic), denied: walk.denied }
+      : undefined
+  }
+
+  /**
+   * The one walk over a closure: each request once, denied ones reported, cached current responses
+   * followed at once; a miss goes to `miss`, which calls `reached` with what it found (and returns
+   * true), or returns false to end the walk incomplete.
+   */
+  private walk(
+    entries: readonly ResourceRequest[],
+    includeDynamic: boolean,
+    miss: (request: ResourceRequest, reached: (resource: ServedResource | undefined) => void) => boolean,
+  ): { found: Map<string, ServedResource | undefined>; denied: string[]; complete: boolean } {
+    const walk = { found: new Map<string, ServedResource | undefined>(), denied: [] as string[], complete: true }
+    const visit = (request: ResourceRequest): void => {
       const key = resourceKey(request)
-      if (found.has(key)) continue
-      found.set(key, undefined)
+      if (!walk.complete || walk.found.has(key)) return
+      walk.found.set(key, undefined)
       if (!this.guard.allowsUrl(request.url)) {
-        denied.push(request.url)
-        continue
+        walk.denied.push(request.url)
+        return
+      }
+      const reached = (resource: ServedResource | undefined) => {
+        walk.found.set(key, resource)
+        if (resource) forEachImport(resource, includeDynamic, visit)
+        else if (this.deniedAfterRender.has(request.url)) walk.denied.push(request.url)
       }
       const cached = this.currentOrDrop(key)
-      if (!cached) return undefined
-      found.set(key, cached)
-      forEachImport(cached, includeDynamic, (next) => stack.push(next))
+      if (cached) reached(cached)
+      else if (!miss(request, reached)) walk.complete = false
     }
-    return { resources: orderBreadthFirst(entries, found, includeDynamic), denied }
+    for (const entry of entries) visit(entry)
+    return walk
   }
 
   /** True while every one of these resources is still the cached, current response for its request. */

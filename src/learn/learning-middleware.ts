@@ -3,7 +3,7 @@ import type { Connect } from 'vite'
 import { isInProcessRequest } from '../render/in-process-request.js'
 import { resourceKindRequested } from '../graph/resource-request.js'
 import { parseVersionedUrl } from '../serve/versioned-url.js'
-import { authorityOf, requestedUrl } from '../page/document-request.js'
+import { authorityOf, requestedUrl } from '../graph/request-url.js'
 import type { LearnedClosure } from './learned-closure.js'
 import type { LearnableRequests } from './learnable-requests.js'
 

@@ -4,7 +4,7 @@ import type { PushTarget } from '../push/page-push.js'
 import type { ResolvedOptions } from '../options.js'
 import type { ConnectionPushRegistry } from '../push/connection-push-state.js'
 import { pushWindow } from '../push/push-resources.js'
-import { authorityOf } from './document-request.js'
+import { authorityOf } from '../graph/request-url.js'
 
 /** How one HTML response gets its closure to the client. */
 export interface DeliveryChoice {

@@ -12,14 +12,3 @@ export function mayBeDocument(req: IncomingMessage): boolean {
   const lastSegment = path.slice(path.lastIndexOf('/') + 1)
   return !lastSegment.includes('.') || /\.html?$/i.test(lastSegment)
 }
-
-/** The URL the client asked for (before Vite's HTML fallback rewrote `req.url`). */
-export function requestedUrl(req: IncomingMessage): string {
-  return (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/'
-}
-
-/** The request's authority (`:authority` over HTTP/2, `Host` over HTTP/1.1). */
-export function authorityOf(req: IncomingMessage): string | undefined {
-  const value = req.headers[':authority'] ?? req.headers.host
-  return typeof value === 'string' ? value : undefined
-}

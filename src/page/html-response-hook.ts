@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import { declaredCharset, decoderFor, encodeEdited } from './charset-splice.js'
-import { answerNotModified, ifNoneMatchHits } from './html-revalidation.js'
+import { answerNotModified, ifNoneMatchHits } from '../serve/revalidation.js'
 import { headerPairs, isBodyChunk, toWrite, type Callback, type Write } from './response-writes.js'
 
 /** The phases of an HTML response, in the order the hook calls them (a {@link PageLoad} implements them). */

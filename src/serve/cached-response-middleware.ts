@@ -1,3 +1,4 @@
+import { requestedUrl } from '../graph/request-url.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Connect } from 'vite'
 import type { ServedGraph } from '../graph/served-graph.js'
@@ -15,7 +16,7 @@ import {
 } from './compression.js'
 import { answerSourceMap, externalForm, sourceMapRequestOf, wantsExternalMap } from './external-source-map.js'
 import { answerVersioned, type VersionedAnswer } from './versioned-answer.js'
-import { versionRequestOf, type VersionRequest } from './versioned-request-middleware.js'
+import { restoreIfNoneMatch, versionRequestOf, type VersionRequest } from './versioned-request-middleware.js'
 
 /**
  * Answers a browser's module or stylesheet GET from the graph's cache, when the cache holds the
@@ -108,8 +109,9 @@ async function answerVersionedOrPass(
   } catch (error) {
     return next(error)
   }
-  if (answer) onServed(answer, req)
-  else next()
+  if (answer) return onServed(answer, req)
+  restoreIfNoneMatch(req, versioned)
+  next()
 }
 
 /**
@@ -134,7 +136,7 @@ function cacheKeyFor(req: IncomingMessage): string | undefined {
     /\bno-cache\b/i.test(String(headers.pragma ?? ''))
   )
     return undefined
-  const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url
+  const url = requestedUrl(req)
   const as = resourceKindRequested(headers)
   return url && as ? resourceKey({ url, as }) : undefined
 }

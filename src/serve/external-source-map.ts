@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto'
+import { ifNoneMatchHits } from './revalidation.js'
+import { requestedUrl } from '../graph/request-url.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Connect } from 'vite'
 import type { ServedGraph } from '../graph/served-graph.js'
 import type { ServedResource } from '../graph/served-resource.js'
 import { headerString, isJavaScript } from '../graph/rendered-response.js'
-import { isInProcessRequest } from '../render/in-process-request.js'
+import { createMarkerMiddleware } from './marker-middleware.js'
 import { versionParam, versionToken } from './versioned-url.js'
 
 /**
@@ -106,20 +108,12 @@ export function sourceMapRequestOf(req: IncomingMessage): string | undefined {
 /**
  * Runs first in the stack: takes the map marker off a map URL, so every middleware after it sees
  * the module's own URL (and checks it as such); the cached-response middleware then answers it
- * with {@link answerSourceMap}, never Vite's transform. The plugin's own in-process renders pass
- * untouched: a render is always of a module's own URL, never of a map.
+ * with {@link answerSourceMap}, never Vite's transform.
  */
 export function createSourceMapRequestMiddleware(): Connect.NextHandleFunction {
-  return function http2PushSourceMapRequestMiddleware(req, _res, next) {
-    const parsed = req.url === undefined || isInProcessRequest(req) ? undefined : parseSourceMapUrl(req.url)
-    if (parsed) {
-      mapRequests.set(req, parsed.version)
-      req.url = parsed.url
-      const withOriginal = req as typeof req & { originalUrl?: string }
-      if (withOriginal.originalUrl !== undefined) withOriginal.originalUrl = parsed.url
-    }
-    next()
-  }
+  return createMarkerMiddleware('http2PushSourceMapRequestMiddleware', MAP_VERSION, (req, taken) =>
+    mapRequests.set(req, taken.version),
+  )
 }
 
 /**
@@ -133,7 +127,7 @@ export async function answerSourceMap(
   res: ServerResponse,
   version: string,
 ): Promise<void> {
-  const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url
+  const url = requestedUrl(req)
   const resource =
     url && (req.method === 'GET' || req.method === 'HEAD') ? await graph.get({ url, as: 'script' }) : undefined
   const form = resource && versionToken(resource) === version ? externalForm(resource) : undefined
@@ -146,7 +140,7 @@ export async function answerSourceMap(
   }
   res.setHeader('cache-control', 'no-cache')
   res.setHeader('etag', form.mapEtag)
-  if (req.headers['if-none-match'] === form.mapEtag) {
+  if (ifNoneMatchHits(req.headers['if-none-match'], form.mapEtag)) {
     res.statusCode = 304
     res.end()
     return

@@ -1,8 +1,11 @@
+import { requestedUrl } from '../graph/request-url.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ServedGraph } from '../graph/served-graph.js'
+import { headerString } from '../graph/rendered-response.js'
 import type { ServedResource } from '../graph/served-resource.js'
 import { resourceKindRequested } from '../graph/resource-request.js'
 import type { VersionRequest } from './versioned-request-middleware.js'
+import { ifNoneMatchHits } from './revalidation.js'
 import { IMMUTABLE, versionToken } from './versioned-url.js'
 
 /** How a versioned request was answered: at its version (immutable), with the current response, or not at all. */
@@ -27,7 +30,7 @@ export async function answerVersioned(
   send: (resource: ServedResource, cacheControl?: string) => void,
 ): Promise<VersionedAnswer> {
   const as = resourceKindRequested(req.headers)
-  const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url
+  const url = requestedUrl(req)
   if (req.method !== 'GET' || !as || !url || req.headers.range !== undefined) return undefined
   const resource = await graph.get({ url, as })
   if (!resource || resource.response.status !== 200 || res.headersSent) return undefined
@@ -35,10 +38,11 @@ export async function answerVersioned(
     send(resource)
     return 'current'
   }
-  if (requested.ifNoneMatch !== undefined && requested.ifNoneMatch === resource.response.headers.etag) {
+  const etag = headerString(resource.response.headers.etag)
+  if (etag !== undefined && ifNoneMatchHits(requested.ifNoneMatch, etag)) {
     res.statusCode = 304
     res.setHeader('cache-control', IMMUTABLE)
-    res.setHeader('etag', resource.response.headers.etag)
+    res.setHeader('etag', etag)
     res.end()
   } else send(resource, IMMUTABLE)
   return 'immutable'

@@ -64,7 +64,8 @@ export function versionParam(name: string): VersionParam {
   }
 }
 
-const VERSION = versionParam(VERSION_PARAM)
+/** The marker of a versioned URL. */
+export const VERSION = versionParam(VERSION_PARAM)
 
 /** The resource's URL with its version: what an import map, a script `src` or a link `href` names. */
 export function versionedUrl(resource: ServedResource): string {

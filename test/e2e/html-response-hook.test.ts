@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ifNoneMatchHits } from '../../src/page/html-revalidation.js'
+import { ifNoneMatchHits } from '../../src/serve/revalidation.js'
 import { HOLD_PAUSE_MS, hookHtmlResponse, MAX_HELD_BYTES, type HtmlPhases } from '../../src/page/html-response-hook.js'
 
 /**
