@@ -14,6 +14,7 @@ import { ConnectionPushRegistry } from './push/connection-push-state.js'
 import { createViteRenderer } from './render/vite-renderer.js'
 import { createCachedResponseMiddleware } from './serve/cached-response-middleware.js'
 import { EncodedBodies } from './serve/compression.js'
+import { sampleSessionsOf } from './serve/connection-rtt.js'
 import { createSourceMapRequestMiddleware } from './serve/external-source-map.js'
 import { installBeforeViteTransform, installFirst } from './serve/middleware-stack.js'
 import { createVersionedRequestMiddleware, versionRequestOf } from './serve/versioned-request-middleware.js'
@@ -47,6 +48,8 @@ export interface Http2PushApi {
   readonly immutableResponsesServed: number
   /** Number of URLs learned from what page loads requested, over all pages. */
   readonly learnedUrlCount: number
+  /** Bytes of compressed bodies held: 0 while no client has been compressed for. */
+  readonly encodedBytes: number
 }
 
 /**
@@ -98,6 +101,8 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       )
       graph = served
       const knownPages = new KnownPages()
+      // each HTTP/2 connection's round trip, which tells a tunnel from a browser on this machine
+      if (resolved.compression === 'auto') sampleSessionsOf(server.httpServer)
       if (resolved.mode !== 'off') server.middlewares.use(createLearningMiddleware(learned))
       server.middlewares.use(
         createPageMiddleware({
@@ -178,6 +183,9 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       },
       get learnedUrlCount() {
         return learned.urlCount
+      },
+      get encodedBytes() {
+        return bodies.size
       },
     },
   }
