@@ -46,7 +46,8 @@ export function compressionChoice(client: ClientConnection, mode: CompressionMod
   const samples = rttOf(client.session)
   if (!samples) return { compress: false, why: 'loopback, HTTP/1.1' }
   const remote = remoteBySamples(samples)
-  if (remote === undefined || samples.minMs === undefined) return { compress: false, why: 'loopback, RTT not known yet' }
+  if (remote === undefined || samples.minMs === undefined)
+    return { compress: false, why: 'loopback, RTT not known yet' }
   const rtt = `RTT ${formatMs(samples.minMs)}`
   return remote ? { compress: true, why: rtt } : { compress: false, why: `loopback, ${rtt}` }
 }
