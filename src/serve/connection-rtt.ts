@@ -3,11 +3,12 @@ import type { Http2Session } from 'node:http2'
 /**
  * Round trip over which a connection counts as remote (a tunnel or port forward that arrives from
  * loopback). An HTTP/2 PING at loopback answers in 0.05–0.3 ms, a forwarder on the same machine
- * (docker-proxy, WSL's localhost relay) adds well under a millisecond, and a busy dev server's
- * first sample of a session read 1.5–2.3 ms at loopback; any link to another machine worth
- * compressing for is 5 ms or more (a LAN over Wi-Fi, an SSH tunnel, a codespace).
+ * (docker-proxy, WSL's localhost relay) adds well under a millisecond, but a busy dev server's
+ * first sample of a session read 1.5–2.3 ms at loopback (2 shared cores, a cold load): 5 ms keeps
+ * twice that margin. A tunnel to another site (SSH, a codespace, a cloud box) is over 5 ms; one
+ * across a LAN may not be, and there bandwidth is rarely what a load waits for.
  */
-export const REMOTE_RTT_MS = 3
+export const REMOTE_RTT_MS = 5
 
 /** A session's samples are taken again after this long, on its next request. */
 const RESAMPLE_AFTER_MS = 30_000
