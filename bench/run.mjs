@@ -9,7 +9,9 @@
 //   --fanout F       generated app imports per module (default 3)
 //   --runs R         warm runs per configuration, after the cold one (default 5)
 //   --latency LIST   round-trip times in ms (default 0,20,100); `RTT@MBIT` adds a bandwidth cap
-//                    per direction, e.g. 100@20 = 100 ms RTT at 20 Mbit/s
+//                    per direction, e.g. 100@20 = 100 ms RTT at 20 Mbit/s; `tunnelRTT` is a
+//                    loopback tunnel (the delaying TCP proxy on 127.0.0.1, as an SSH tunnel or a
+//                    port forward), e.g. tunnel40
 //   --apps LIST      generated,lodash,playground,sveltekit (default all four); generatedN = the
 //                    generated app with N modules (reload scenario: only at the first latency, for
 //                    scaling); sveltekit = test/frameworks/sveltekit, installed from its lockfile
@@ -34,7 +36,7 @@ import { parseArgs } from 'node:util'
 import { prepareApp } from './lib/apps.mjs'
 import { startChild, tail } from './lib/child.mjs'
 import { Browser } from './lib/chromium.mjs'
-import { loopback, startLink, tunlinkUnavailable } from './lib/link.mjs'
+import { loopback, startLink, startTunnel, tunlinkUnavailable } from './lib/link.mjs'
 import { describeMachine } from './lib/proc.mjs'
 import { RELOAD_CONFIGS, runReloadBlock } from './lib/reload.mjs'
 import { writeReloadReports } from './lib/reload-report.mjs'
@@ -110,7 +112,7 @@ for (const [name, value] of Object.entries({
   if (!Number.isInteger(value) || value < 1) fail(`--${name} must be a positive integer`)
 }
 if (options.latencies.some((v) => !parseLatency(v)))
-  fail('--latency takes round-trip times in ms, optionally @Mbit/s, e.g. 0,20,100,100@20')
+  fail('--latency takes round-trip times in ms, optionally @Mbit/s, or tunnelRTT, e.g. 0,20,100,100@20,tunnel40')
 for (const scenario of options.scenarios)
   if (!['cold', 'reload', 'restart'].includes(scenario))
     fail(`--scenario takes cold, reload and/or restart, not ${scenario}`)
@@ -121,8 +123,10 @@ for (const id of options.restartConfigs)
   if (!RESTART_CONFIGS.some((c) => c.id === id))
     fail(`--restart-configs takes ${RESTART_CONFIGS.map((c) => c.id).join(',')}, not ${id}`)
 
-/** `100` → 100 ms RTT; `100@20` → 100 ms RTT, 20 Mbit/s per direction. */
+/** `100` → 100 ms RTT; `100@20` → 100 ms RTT, 20 Mbit/s per direction; `tunnel40` → a 40 ms loopback tunnel. */
 function parseLatency(key) {
+  const tunnel = /^tunnel(\d+(?:\.\d+)?)$/.exec(key)
+  if (tunnel) return { key, rttMs: Number(tunnel[1]), rateMbit: 0, tunnel: true, label: `${tunnel[1]} ms RTT tunnel` }
   const match = /^(\d+(?:\.\d+)?)(?:@(\d+(?:\.\d+)?))?$/.exec(key)
   if (!match) return undefined
   const rttMs = Number(match[1])
@@ -531,7 +535,9 @@ async function main() {
     fail(`Chromium not found at ${chromiumPath()} (apt-get install chromium, or set CHROMIUM_PATH)`)
   await ensureCertificate()
   const latencies = options.latencies.map(parseLatency)
-  const latencyNote = latencies.some((l) => l.rttMs > 0 || l.rateMbit > 0) ? tunlinkUnavailable() : undefined
+  const latencyNote = latencies.some((l) => !l.tunnel && (l.rttMs > 0 || l.rateMbit > 0))
+    ? tunlinkUnavailable()
+    : undefined
   const cold = options.scenarios.includes('cold')
   const reload = options.scenarios.includes('reload')
   const restart = options.scenarios.includes('restart')
@@ -557,8 +563,9 @@ async function main() {
   const links = []
   let chromiumVersion
   for (const latency of latencies) {
-    const link =
-      latency.rttMs === 0 && !latency.rateMbit
+    const link = latency.tunnel
+      ? await startTunnel(latency.rttMs, path.join(LOGS, `link-${latency.key}.log`))
+      : latency.rttMs === 0 && !latency.rateMbit
         ? loopback()
         : await startLink(latency.rttMs, path.join(LOGS, `link-${latency.key}.log`), latency.rateMbit)
     link.measured = []

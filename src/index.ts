@@ -16,6 +16,7 @@ import { ConnectionPushRegistry } from './push/connection-push-state.js'
 import { createViteRenderer } from './render/vite-renderer.js'
 import { createCachedResponseMiddleware } from './serve/cached-response-middleware.js'
 import { EncodedBodies } from './serve/compression.js'
+import { sampleSessionsOf } from './serve/connection-rtt.js'
 import { createSourceMapRequestMiddleware } from './serve/external-source-map.js'
 import { installBeforeViteTransform, installFirst } from './serve/middleware-stack.js'
 import { createRenderOwnerMiddleware } from './serve/render-owner-middleware.js'
@@ -52,6 +53,8 @@ export interface Http2PushApi {
   readonly immutableResponsesServed: number
   /** Number of URLs learned from what page loads requested, over all pages. */
   readonly learnedUrlCount: number
+  /** Bytes of compressed bodies held: 0 while no client has been compressed for. */
+  readonly encodedBytes: number
 }
 
 /**
@@ -107,6 +110,8 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       graph = served
       const knownPages = new KnownPages()
       server.middlewares.use(createRenderOwnerMiddleware())
+      // each HTTP/2 connection's round trip, which tells a tunnel from a browser on this machine
+      if (resolved.compression === 'auto') sampleSessionsOf(server.httpServer)
       if (resolved.mode !== 'off')
         server.middlewares.use(createLearningMiddleware(learned, createLearnableRequests(server, guard, debug)))
       server.middlewares.use(
@@ -188,6 +193,9 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       },
       get learnedUrlCount() {
         return learned.urlCount
+      },
+      get encodedBytes() {
+        return bodies.size
       },
     },
   }

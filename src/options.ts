@@ -112,8 +112,11 @@ const DEFAULTS = {
   sourceMaps: 'external' as SourceMapDelivery,
   /**
    * Compress (brotli, gzip, zstd where Node has it, as `Accept-Encoding` asks) the modules,
-   * stylesheets and HTML the plugin answers, once per cached response version. `'auto'` skips
-   * clients on loopback; `'always'` compresses for them too; `'off'` never compresses.
+   * stylesheets and HTML the plugin answers, once per cached response version. `'auto'`
+   * compresses for a client not on loopback, and for one on loopback whose HTTP/2 PING round trip
+   * is over 5 ms (an SSH tunnel, a port forward, a codespace); a browser on this machine is left
+   * alone, as is an HTTP/1.1 client on loopback (no PING). `'always'` compresses for every client;
+   * `'off'` never compresses.
    * @default 'auto'
    */
   compression: 'auto' as CompressionMode,

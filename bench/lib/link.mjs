@@ -106,6 +106,16 @@ async function startTunlink(rttMs, logFile, rateMbit) {
   }
 }
 
+/**
+ * A tunnel: the delaying TCP proxy on loopback at `rttMs`, whatever else is available, so the
+ * server sees what an SSH tunnel or a port forward shows it: a client on 127.0.0.1 whose round
+ * trip is `rttMs` (`--latency tunnel40`).
+ */
+export async function startTunnel(rttMs, logFile) {
+  const link = await startProxy(rttMs, logFile, 'a loopback tunnel, as an SSH tunnel or a port forward')
+  return { ...link, mechanism: 'tunnel' }
+}
+
 async function startProxy(rttMs, logFile, reason) {
   const proxy = await startChild(path.join(BENCH, 'lib/delay-proxy.mjs'), [String(rttMs / 2)], { logFile })
   return {

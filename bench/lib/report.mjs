@@ -16,6 +16,7 @@ const count = (v) => (v === undefined ? '—' : Number.isInteger(v) ? String(v) 
 const keyOf = (r) => r.latency ?? String(r.rttMs)
 export function latencyLabel(key) {
   const [rtt, rate] = String(key).split('@')
+  if (rtt.startsWith('tunnel')) return `${rtt.slice('tunnel'.length)} ms tunnel`
   return `${rtt} ms${rate ? `, ${rate} Mbit/s` : ''}`
 }
 const mb = (bytes) => (bytes === undefined ? '—' : `${(bytes / 1024 / 1024).toFixed(1)} MB`)

@@ -179,13 +179,11 @@ export class PageLoad implements HtmlPhases {
     }
     // Counted (external maps made, bodies compressed) once the HTML is on its way: that work is
     // for the module requests that follow, and must not delay the page itself.
-    this.bytes = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      precompressClosure(this.req, plan.closure.resources, {
-        externalSourceMaps: options.sourceMaps === 'external',
-        compression: options.compression,
-        bodies: this.context.bodies,
-      }).catch(() => undefined),
-    )
+    this.bytes = precompressClosure(this.req, plan.closure.resources, {
+      externalSourceMaps: options.sourceMaps === 'external',
+      compression: options.compression,
+      bodies: this.context.bodies,
+    }).catch(() => undefined)
     const edit = new MagicString(html)
     const map = options.importMap ? addImportMap(edit, page, plan.closure.resources) : undefined
     if (options.importMap && !map)

@@ -15,10 +15,14 @@ export function describeDenied(denied: readonly string[]): string | undefined {
   return denied.length > 0 ? `${denied.length} denied by server.fs` : undefined
 }
 
-/** The bytes part: `652 modules, 0.3 MB (−93%)`, the saving against the bytes Vite sends. */
-export function describeBytes(bytes: { modules: number; vite: number; sent: number }): string {
+/**
+ * The bytes part: `compressed: RTT 41 ms; 652 modules, 0.3 MB (−93%)`, whether (and why) this
+ * client gets compressed bodies, and the saving against the bytes Vite sends.
+ */
+export function describeBytes(bytes: { modules: number; vite: number; sent: number; compression?: string }): string {
   const saved = bytes.vite > 0 ? Math.round((1 - bytes.sent / bytes.vite) * 100) : 0
-  return `${bytes.modules} modules, ${formatBytes(bytes.sent)}${saved > 0 ? ` (−${saved}%)` : ''}`
+  const sent = `${bytes.modules} modules, ${formatBytes(bytes.sent)}${saved > 0 ? ` (−${saved}%)` : ''}`
+  return bytes.compression ? `${bytes.compression}; ${sent}` : sent
 }
 
 function formatBytes(bytes: number): string {

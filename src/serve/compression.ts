@@ -1,6 +1,9 @@
 import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http'
 import zlib from 'node:zlib'
 import type { CompressionMode } from '../options.js'
+import { clientOf, compressionChoice } from './compression-choice.js'
+
+export { isLoopback } from './compression-choice.js'
 
 /** A content coding the plugin produces. */
 export type Encoding = 'br' | 'gzip' | 'zstd'
@@ -75,31 +78,29 @@ export function negotiateEncoding(
   return best
 }
 
-/** True for an address on the loopback interface (127.0.0.0/8, ::1, and IPv4-mapped 127.x). */
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false
-  return address === '::1' || /^(?:::ffff:)?127\./i.test(address)
-}
-
 /** True for a content type worth compressing: JavaScript, CSS, HTML, JSON, SVG, XML, plain text. */
 export function isCompressible(contentType: OutgoingHttpHeader | undefined): boolean {
   return /\b(?:javascript|ecmascript|css|html|json|svg|xml|text\/plain)\b/i.test(String(contentType ?? ''))
 }
 
 /**
- * The encoding a request should get, or undefined (identity): by `mode` (`'auto'` skips
- * loopback clients), the request's `Accept-Encoding`, never for a `Range` request.
+ * The encoding a request should get, or undefined (identity): by `mode` (see
+ * {@link compressionChoice}), the request's `Accept-Encoding`, never for a `Range` request.
  */
 export function encodingFor(req: IncomingMessage, mode: CompressionMode): Encoding | undefined {
-  if (mode === 'off' || req.headers.range !== undefined) return undefined
-  if (mode === 'auto' && isLoopback(req.socket?.remoteAddress)) return undefined
+  return compressesFor(req, mode) ? acceptedEncoding(req) : undefined
+}
+
+/** The encoding the request's `Accept-Encoding` asks for, or undefined (identity), never for a `Range` request. */
+export function acceptedEncoding(req: IncomingMessage): Encoding | undefined {
+  if (req.headers.range !== undefined) return undefined
   const header = req.headers['accept-encoding']
   return negotiateEncoding(Array.isArray(header) ? header.join(',') : header)
 }
 
 /** True when `mode` compresses anything for this client (so its responses vary by `Accept-Encoding`). */
 export function compressesFor(req: IncomingMessage, mode: CompressionMode): boolean {
-  return mode === 'always' || (mode === 'auto' && !isLoopback(req.socket?.remoteAddress))
+  return compressionChoice(clientOf(req), mode).compress
 }
 
 /** Compresses once; undefined when the result is not at least 5% smaller (the body is then sent as is). */

@@ -1,0 +1,107 @@
+import type { Http2Session } from 'node:http2'
+
+/**
+ * Round trip over which a connection counts as remote (a tunnel or port forward that arrives from
+ * loopback). An HTTP/2 PING at loopback answers in 0.05–0.3 ms, a forwarder on the same machine
+ * (docker-proxy, WSL's localhost relay) adds well under a millisecond, but a busy dev server's
+ * first sample of a session read 1.5–2.3 ms at loopback (2 shared cores, a cold load): 5 ms keeps
+ * twice that margin. A tunnel to another site (SSH, a codespace, a cloud box) is over 5 ms; one
+ * across a LAN may not be, and there bandwidth is rarely what a load waits for.
+ */
+export const REMOTE_RTT_MS = 5
+
+/** A session's samples are taken again after this long, on its next request. */
+const RESAMPLE_AFTER_MS = 30_000
+
+/** What is known of one HTTP/2 connection's round trip. */
+export interface RttSamples {
+  /** The lowest round trip seen, in ms (undefined before the first answer). */
+  minMs: number | undefined
+  /** Answered PINGs. */
+  count: number
+}
+
+/**
+ * Whether `samples` say the connection is remote. A sample can only err high (the PING's answer
+ * waits while the event loop is busy), never low: one low sample settles "local", a high one
+ * needs a second to confirm it. Undefined while that is not settled.
+ */
+export function remoteBySamples(samples: RttSamples): boolean | undefined {
+  if (samples.minMs === undefined) return undefined
+  if (samples.minMs <= REMOTE_RTT_MS) return false
+  return samples.count >= 2 ? true : undefined
+}
+
+interface SessionRtt extends RttSamples {
+  pinging: boolean
+  /** performance.now() of the last PING sent. */
+  sentAt: number
+  settled: Array<() => void>
+}
+
+const bySession = new WeakMap<Http2Session, SessionRtt>()
+
+/** Starts sampling each HTTP/2 session's round trip as it opens (a server without sessions is left alone). */
+export function sampleSessionsOf(server: { on(event: string, listener: (...args: never[]) => void): unknown } | null) {
+  server?.on('session', (session: Http2Session) => void sessionRtt(session))
+}
+
+/**
+ * The round-trip samples of an HTTP/2 session (undefined for none: HTTP/1.1 has no PING),
+ * sampling again when the last PING is old.
+ */
+export function rttOf(session: Http2Session | undefined): RttSamples | undefined {
+  if (!session) return undefined
+  const state = sessionRtt(session)
+  if (!state.pinging && performance.now() - state.sentAt > RESAMPLE_AFTER_MS) ping(session, state)
+  return state
+}
+
+/** Resolves once `session` is settled local or remote, or after `timeoutMs`. */
+export function rttSettled(session: Http2Session | undefined, timeoutMs: number): Promise<void> {
+  const state = session && sessionRtt(session)
+  if (!state || remoteBySamples(state) !== undefined || !state.pinging) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs)
+    timer.unref?.()
+    state.settled.push(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}
+
+function sessionRtt(session: Http2Session): SessionRtt {
+  let state = bySession.get(session)
+  if (!state) {
+    state = { minMs: undefined, count: 0, pinging: false, sentAt: 0, settled: [] }
+    bySession.set(session, state)
+    ping(session, state)
+  }
+  return state
+}
+
+function ping(session: Http2Session, state: SessionRtt): void {
+  if (session.destroyed || session.closed) return settle(state)
+  state.pinging = true
+  state.sentAt = performance.now()
+  try {
+    const sent = session.ping((error, duration) => {
+      state.pinging = false
+      if (error) return settle(state)
+      state.count++
+      state.minMs = Math.min(state.minMs ?? Infinity, duration)
+      // a first high sample is confirmed by a second at once
+      if (remoteBySamples(state) === undefined) ping(session, state)
+      else settle(state)
+    })
+    if (!sent) state.pinging = false
+  } catch {
+    state.pinging = false // the session closed meanwhile: no sample, the address decides
+  }
+  if (!state.pinging) settle(state)
+}
+
+function settle(state: SessionRtt): void {
+  for (const resolve of state.settled.splice(0)) resolve()
+}
