@@ -4,7 +4,6 @@ import { sendEarlyHints } from '../preload/early-hints.js'
 import { addImportMap } from '../preload/import-map.js'
 import { addPreloadLinks } from '../preload/preload-links.js'
 import { startPagePush, type PagePush } from '../push/page-push.js'
-import { resolveRequestUrl } from '../graph/resolve-url.js'
 import { resourceKey, type ServedResource } from '../graph/served-resource.js'
 import { extractPageEntries, type PageEntries } from '../html/page-entries.js'
 import type { PushStats } from '../push/push-resources.js'
@@ -185,7 +184,7 @@ export class PageLoad implements HtmlPhases {
       bodies: this.context.bodies,
     }).catch(() => undefined)
     const edit = new MagicString(html)
-    const map = options.importMap ? addImportMap(edit, page, plan.closure.resources) : undefined
+    const map = options.importMap ? addImportMap(edit, page, plan.closure.resources, this.pageUrl) : undefined
     if (options.importMap && !map)
       this.context.debug?.(`${this.pageUrl}: its own import map cannot be merged; no versioned URLs`)
     // A streamed head: what the rest of the body loads itself (at its own URL: the map does not
@@ -193,9 +192,8 @@ export class PageLoad implements HtmlPhases {
     const loaded = complete ? page : { ...page, entries: pageEntries }
     // What the page's own import map points to is loaded at that URL (its entries win): a learned
     // module can be one, and is linked by that URL, not a versioned one.
-    const theirs = map ? ownImportMapTargets(html, page, this.pageUrl) : new Set<string>()
     const linkHref = map
-      ? (resource: ServedResource) => (theirs.has(resource.url) ? resource.url : this.hrefOf(resource))
+      ? (resource: ServedResource) => (map.ownTargets.has(resource.url) ? resource.url : this.hrefOf(resource))
       : ownUrl
     const added = addPreloadLinks(edit, loaded, plan.closure.resources, linkHref)
     this.linksPart = `${added} modulepreload links${map ? `; import map of ${map.mapped}` : ''}`
@@ -228,29 +226,6 @@ export class PageLoad implements HtmlPhases {
       ),
     )
   }
-}
-
-/** The URLs the page's own `<script type="importmap">` maps specifiers to. */
-function ownImportMapTargets(html: string, page: PageEntries, pageUrl: string): Set<string> {
-  const targets = new Set<string>()
-  if (!page.importMap) return targets
-  try {
-    const map = JSON.parse(html.slice(page.importMap.start, page.importMap.end)) as {
-      imports?: Record<string, unknown>
-      scopes?: Record<string, Record<string, unknown>>
-    }
-    const values = [
-      ...Object.values(map.imports ?? {}),
-      ...Object.values(map.scopes ?? {}).flatMap((scope) => Object.values(scope ?? {})),
-    ]
-    for (const value of values) {
-      const url = typeof value === 'string' ? resolveRequestUrl(value, pageUrl) : undefined
-      if (url) targets.add(url)
-    }
-  } catch {
-    // not JSON: the browser ignores that map too
-  }
-  return targets
 }
 
 function delay(ms: number): Promise<void> {

@@ -30,7 +30,7 @@ function served(
 
 function versionPage(html: string, closure: ServedResource[]) {
   const edit = new MagicString(html)
-  const result = addImportMap(edit, extractPageEntries(html, '/'), closure)
+  const result = addImportMap(edit, extractPageEntries(html, '/'), closure, '/')
   return { html: edit.toString(), result }
 }
 
