@@ -1,40 +1,10 @@
-import { createHash } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
-import { declaredCharset, decoderFor, encodeEdited } from './charset-splice.js'
-import { answerNotModified, ifNoneMatchHits } from '../serve/revalidation.js'
-import { headerPairs, isBodyChunk, toWrite, type Callback, type Write } from './response-writes.js'
-
-/** The phases of an HTML response, in the order the hook calls them (a {@link PageLoad} implements them). */
-export interface HtmlPhases {
-  /**
-   * Returns the HTML to send instead of `head`. `head` is the whole body when `complete` is true
-   * (one `res.end(html)`), else the start of a streamed body: what was written up to the end of
-   * `<head>`, the first module script or {@link MAX_HELD_BYTES}, whichever came first (or what
-   * was written before the framework paused, see {@link HOLD_PAUSE_MS}).
-   */
-  head(head: string, complete: boolean): Promise<string>
-  /** Text of the rest of a streamed body, as it passes through (to find late entries). */
-  rest?(text: string): void
-  /** Awaited before a streamed response ends (pushes must be promised before the stream ends). */
-  end?(): Promise<void>
-  /** The bytes to send for the final HTML (compressed, say), with the headers that go with them. */
-  encode?(html: string | Buffer): Promise<string | Buffer>
-  /** Preparing failed: the original bytes go out untouched. */
-  failed(error: unknown): void
-}
-
-/** Most bytes of a streamed body held back while looking for the end of its head. */
-export const MAX_HELD_BYTES = 64 * 1024
-/**
- * A streamed body whose head is not complete yet is held at most this long after the last write:
- * a framework that pauses mid-head (an awaited render) would otherwise delay the first byte by
- * its own render time.
- */
-export const HOLD_PAUSE_MS = 20
-
-type WriteFunction = (chunk: unknown, encoding?: unknown, callback?: unknown) => boolean
-type EndFunction = (chunk?: unknown, encoding?: unknown, callback?: unknown) => unknown
-type WriteHeadFunction = (statusCode: number, reason?: unknown, headers?: unknown) => ServerResponse
+import { HOLD_PAUSE_MS, MAX_HELD_BYTES, headIsComplete, type HtmlPhases } from './html-phases.js'
+import { declaredCharset, decoderFor } from './charset-splice.js'
+import { prepareStreamedHead, prepareWholeHtml, sendHeldHead } from './prepared-html.js'
+import { answerNotModified } from '../serve/revalidation.js'
+import { endArguments, headerPairs, isBodyChunk, toWrite } from './response-writes.js'
+import type { Callback, EndFunction, Write, WriteFunction, WriteHeadFunction } from './response-writes.js'
 
 /**
  * Hooks the response so that a 200 `text/html` body goes through the page's phases before it is
@@ -55,13 +25,16 @@ export function hookHtmlResponse(res: ServerResponse, phases: HtmlPhases): void 
   new HtmlResponseHook(res, phases).install()
 }
 
+/** The response methods the hook replaces while the response may be a page. */
+interface HookedMethods {
+  writeHead: WriteHeadFunction
+  write: WriteFunction
+  end: EndFunction
+  flushHeaders: () => void
+}
+
 class HtmlResponseHook {
-  private readonly original: {
-    writeHead: WriteHeadFunction
-    write: WriteFunction
-    end: EndFunction
-    flushHeaders: () => void
-  }
+  private readonly original: HookedMethods
   private state: 'undecided' | 'holding' | 'preparing' | 'passing' | 'done' = 'undecided'
   private decoder: TextDecoder | undefined
   private charset = 'utf-8'
@@ -88,22 +61,17 @@ class HtmlResponseHook {
   }
 
   install(): void {
-    const res = this.res
-    res.writeHead = ((statusCode: number, reason?: unknown, headers?: unknown) =>
-      this.writeHead(statusCode, reason, headers)) as unknown as ServerResponse['writeHead']
-    res.write = ((chunk: unknown, encoding?: unknown, callback?: unknown) =>
-      this.write(chunk, encoding, callback)) as unknown as ServerResponse['write']
-    res.end = ((chunk?: unknown, encoding?: unknown, callback?: unknown) =>
-      this.end(chunk, encoding, callback)) as unknown as ServerResponse['end']
-    res.flushHeaders = () => this.flushHeaders()
+    this.setMethods({
+      writeHead: (statusCode, reason, headers) => this.writeHead(statusCode, reason, headers),
+      write: (chunk, encoding, callback) => this.write(chunk, encoding, callback),
+      end: (chunk, encoding, callback) => this.end(chunk, encoding, callback),
+      flushHeaders: () => this.flushHeaders(),
+    })
   }
 
-  private restore(): void {
-    const res = this.res
-    res.writeHead = this.original.writeHead as unknown as ServerResponse['writeHead']
-    res.write = this.original.write as unknown as ServerResponse['write']
-    res.end = this.original.end as unknown as ServerResponse['end']
-    res.flushHeaders = this.original.flushHeaders
+  /** Puts these as the response's own methods (the hooked ones, or back the originals). */
+  private setMethods(methods: HookedMethods): void {
+    Object.assign(this.res, methods)
   }
 
   /** True while the response, as its status and headers say now, can still be one to prepare. */
@@ -117,8 +85,7 @@ class HtmlResponseHook {
   /** Decides, at the first body byte, whether this response is one to prepare. */
   private decide(): boolean {
     if (!this.mayBeHtml()) {
-      this.restore()
-      this.state = 'done'
+      this.passThrough(() => undefined)
       return false
     }
     ;({ decoder: this.decoder, charset: this.charset } = decoderFor(
@@ -148,7 +115,7 @@ class HtmlResponseHook {
 
   /** Leaves the response to its handler from now on, after `first`. */
   private passThrough(first: () => void): void {
-    this.restore()
+    this.setMethods(this.original)
     this.state = 'done'
     first()
   }
@@ -178,16 +145,9 @@ class HtmlResponseHook {
     return true
   }
 
-  private end(chunk: unknown, encoding: unknown, callback: unknown): unknown {
+  private end(...args: [unknown, unknown, unknown]): unknown {
     const res = this.res
-    if (typeof chunk === 'function') {
-      callback = chunk
-      chunk = undefined
-      encoding = undefined
-    } else if (typeof encoding === 'function') {
-      callback = encoding
-      encoding = undefined
-    }
+    const { chunk, encoding, callback } = endArguments(...args)
     const hasChunk = chunk !== undefined && chunk !== null && !(typeof chunk === 'string' && chunk === '')
     if (this.state === 'undecided') {
       if (!hasChunk || !isBodyChunk(chunk) || !this.decide()) {
@@ -217,36 +177,16 @@ class HtmlResponseHook {
   private prepareWhole(write: Write): void {
     const res = this.res
     this.state = 'preparing'
-    const html = this.decoder!.decode(write.bytes)
-    let notModified = false
-    const failed = (error: unknown) => {
-      this.phases.failed(error)
-      return write.chunk
-    }
-    this.phases
-      .head(html, true)
-      .then((finalHtml) => {
-        if (finalHtml === html || res.headersSent) return write.chunk
-        const body = encodeEdited(html, finalHtml, write.bytes, this.charset)
-        if (!body) throw new Error(`cannot write the prepared HTML back in charset ${this.charset}`)
-        const etag = `W/"${createHash('sha1').update(body).digest('base64url')}"`
-        res.setHeader('etag', etag)
-        if (res.hasHeader('content-length')) res.setHeader('content-length', body.length)
-        notModified = ifNoneMatchHits(res.req?.headers['if-none-match'], etag)
-        return body
-      }, failed)
-      .catch(failed)
-      .then((body) =>
-        this.phases.encode && !notModified ? this.phases.encode(body as string | Buffer).catch(() => body) : body,
-      )
-      .then((body) => {
+    void prepareWholeHtml(res, this.phases, write, this.decoder!.decode(write.bytes), this.charset).then(
+      ({ body, notModified }) => {
         this.passThrough(() => undefined)
         if (res.writableEnded || res.destroyed) return
         if (notModified) {
           answerNotModified(res)
           this.original.end.call(res, undefined, undefined, write.callback)
         } else this.original.end.call(res, body, body === write.chunk ? write.encoding : undefined, write.callback)
-      })
+      },
+    )
   }
 
   private armPauseTimer(): void {
@@ -264,19 +204,9 @@ class HtmlResponseHook {
     const text = this.heldText
     this.heldText = ''
     const heldBody = Buffer.concat(heldChunks.map((write) => write.bytes))
-    this.phases
-      .head(text, false)
-      .then((prepared) => {
-        if (prepared === text) return undefined
-        const bytes = encodeEdited(text, prepared, heldBody, this.charset)
-        if (!bytes) throw new Error(`cannot write the prepared HTML back in charset ${this.charset}`)
-        return bytes
-      })
-      .catch((error: unknown) => {
-        this.phases.failed(error)
-        return undefined
-      })
-      .then((preparedBytes) => this.sendHead(heldChunks, preparedBytes))
+    void prepareStreamedHead(this.phases, text, heldBody, this.charset).then((preparedBytes) =>
+      this.sendHead(heldChunks, preparedBytes),
+    )
   }
 
   private sendHead(heldChunks: Write[], preparedBytes: Buffer | undefined): void {
@@ -287,17 +217,7 @@ class HtmlResponseHook {
     res.writeHead = original.writeHead as unknown as ServerResponse['writeHead']
     res.flushHeaders = original.flushHeaders
     if (res.destroyed || res.writableEnded) return
-    if (preparedBytes) {
-      // The body is no longer the one these described.
-      res.removeHeader('content-length')
-      res.removeHeader('etag')
-      const callbacks = heldChunks.map((write) => write.callback).filter((callback) => callback !== undefined)
-      original.write.call(res, preparedBytes, undefined, (error?: Error | null) => {
-        for (const callback of callbacks) callback(error)
-      })
-    } else {
-      for (const write of heldChunks) original.write.call(res, write.chunk, write.encoding, write.callback)
-    }
+    sendHeldHead(res, original.write, heldChunks, preparedBytes)
     let drained = true
     for (const write of this.queued.splice(0)) {
       this.phases.rest?.(this.decoder!.decode(write.bytes, { stream: true }))
@@ -316,7 +236,7 @@ class HtmlResponseHook {
     this.state = 'done'
     const tail = this.decoder!.decode()
     if (tail) this.phases.rest?.(tail)
-    this.restore()
+    this.setMethods(this.original)
     const ending = this.phases.end?.() ?? Promise.resolve()
     ending
       .catch((error: unknown) => this.phases.failed(error))
@@ -324,9 +244,4 @@ class HtmlResponseHook {
         if (!res.writableEnded && !res.destroyed) this.original.end.call(res, undefined, undefined, callback)
       })
   }
-}
-
-/** True once the held text holds the whole head: its `</head>` or a module script tag. */
-function headIsComplete(text: string): boolean {
-  return /<\/head\s*>|<script\b[^>]*\btype\s*=\s*["']?module\b[^>]*>/i.test(text)
 }

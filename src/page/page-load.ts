@@ -13,7 +13,7 @@ import { precompressClosure, type DeliveredBytes } from '../serve/precompress.js
 import { versionedHref } from '../serve/versioned-url.js'
 import type { DeliveryChoice } from './delivery-choice.js'
 import { requestedUrl } from '../graph/request-url.js'
-import type { HtmlPhases } from './html-response-hook.js'
+import type { HtmlPhases } from './html-phases.js'
 import type { LearningWindow } from '../learn/learned-closure.js'
 import { withoutStaleForms } from '../learn/learned-forms.js'
 import { connectionOf } from '../learn/learning-middleware.js'

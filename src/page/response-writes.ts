@@ -1,6 +1,10 @@
-import type { OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http'
+import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 
 export type Callback = (error?: Error | null) => void
+/** `res.write`, `res.end` and `res.writeHead` as the response hook keeps and calls the originals. */
+export type WriteFunction = (chunk: unknown, encoding?: unknown, callback?: unknown) => boolean
+export type EndFunction = (chunk?: unknown, encoding?: unknown, callback?: unknown) => unknown
+export type WriteHeadFunction = (statusCode: number, reason?: unknown, headers?: unknown) => ServerResponse
 
 /** One `write` as the framework made it: its bytes (for decoding) and its original arguments (to pass on untouched). */
 export interface Write {
@@ -8,6 +12,17 @@ export interface Write {
   chunk: unknown
   encoding: BufferEncoding | undefined
   callback: Callback | undefined
+}
+
+/** `end(chunk?, encoding?, callback?)`'s arguments in their places, whichever were left out. */
+export function endArguments(
+  chunk: unknown,
+  encoding: unknown,
+  callback: unknown,
+): { chunk: unknown; encoding: unknown; callback: unknown } {
+  if (typeof chunk === 'function') return { chunk: undefined, encoding: undefined, callback: chunk }
+  if (typeof encoding === 'function') return { chunk, encoding: undefined, callback: encoding }
+  return { chunk, encoding, callback }
 }
 
 /** True for a chunk `write`/`end` can send: a string or bytes. */

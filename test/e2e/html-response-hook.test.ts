@@ -3,7 +3,8 @@ import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ifNoneMatchHits } from '../../src/serve/revalidation.js'
-import { HOLD_PAUSE_MS, hookHtmlResponse, MAX_HELD_BYTES, type HtmlPhases } from '../../src/page/html-response-hook.js'
+import { HOLD_PAUSE_MS, MAX_HELD_BYTES, type HtmlPhases } from '../../src/page/html-phases.js'
+import { hookHtmlResponse } from '../../src/page/html-response-hook.js'
 
 /**
  * hookHtmlResponse on real node:http and node:http2 (h2c) servers, read by real clients: however the
