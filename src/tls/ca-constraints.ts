@@ -8,8 +8,9 @@
 // real site. A public address of this machine is added as that single address. A DNS name from
 // `server.host` never widens it: such a host gets its own CA (see {@link hostCaDir}).
 import path from 'node:path'
-import { ipRange, permitsAll } from './x509.js'
-import type { PermittedNames } from './x509.js'
+import { ipAddressToBytes } from './ip-address.js'
+import { ipRange } from './x509.js'
+import type { HostNames, PermittedNames } from './x509.js'
 
 /** What every CA of the plugin permits. */
 export const BASE_PERMITTED: PermittedNames = {
@@ -90,4 +91,22 @@ function popCount(byte: number): number {
   let count = 0
   for (let b = byte; b; b >>= 1) count += b & 1
   return count
+}
+
+/** Whether every name in `names` falls within `permitted` (a DNS name covers its subdomains). */
+export function permitsAll(permitted: PermittedNames, names: HostNames): boolean {
+  const dnsOk = names.dnsNames.every((name) =>
+    permitted.dnsNames.some((base) => {
+      const n = name.toLowerCase()
+      const b = base.toLowerCase().replace(/^\./, '')
+      return n === b || n.endsWith(`.${b}`)
+    }),
+  )
+  return dnsOk && names.ipAddresses.every((address) => permitted.ipRanges.some((range) => inRange(address, range)))
+}
+
+function inRange(address: string, range: Buffer): boolean {
+  const bytes = ipAddressToBytes(address)
+  if (range.length !== bytes.length * 2) return false
+  return bytes.every((byte, i) => (byte & (range[bytes.length + i] as number)) === (range[i] as number))
 }

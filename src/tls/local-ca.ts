@@ -6,7 +6,13 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { PRIVATE_FILE_MODE, writeFileAtomically, cannotStoreError } from './atomic-write.js'
-import { BASE_PERMITTED, describePermitted, expectedDnsNames, foreignConstraints } from './ca-constraints.js'
+import {
+  BASE_PERMITTED,
+  describePermitted,
+  expectedDnsNames,
+  foreignConstraints,
+  permitsAll,
+} from './ca-constraints.js'
 import { withDirectoryLock } from './directory-lock.js'
 import { PRIVATE_DIR_MODE, checkPrivateFolder } from './private-folder.js'
 import { shellQuote } from './shell-quote.js'
@@ -18,7 +24,6 @@ import {
   keyIdentifier,
   keyUsageExtension,
   nameConstraintsExtension,
-  permitsAll,
   readCertificateFields,
   subjectKeyIdentifierExtension,
 } from './x509.js'

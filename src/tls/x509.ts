@@ -212,24 +212,6 @@ function readPermitted(value: Buffer): PermittedNames {
   return permitted
 }
 
-/** Whether every name in `names` falls within `permitted` (a DNS name covers its subdomains). */
-export function permitsAll(permitted: PermittedNames, names: HostNames): boolean {
-  const dnsOk = names.dnsNames.every((name) =>
-    permitted.dnsNames.some((base) => {
-      const n = name.toLowerCase()
-      const b = base.toLowerCase().replace(/^\./, '')
-      return n === b || n.endsWith(`.${b}`)
-    }),
-  )
-  return dnsOk && names.ipAddresses.every((address) => permitted.ipRanges.some((range) => inRange(address, range)))
-}
-
-function inRange(address: string, range: Buffer): boolean {
-  const bytes = ipAddressToBytes(address)
-  if (range.length !== bytes.length * 2) return false
-  return bytes.every((byte, i) => (byte & (range[bytes.length + i] as number)) === (range[i] as number))
-}
-
 function signatureAlgorithm(signingKey: KeyObject): Buffer {
   // RFC 5758: no parameters for ecdsa-with-SHA256; RFC 4055: NULL parameters for sha256WithRSAEncryption.
   if (signingKey.asymmetricKeyType === 'ec') return sequence(oid(OID.ecdsaWithSha256))
