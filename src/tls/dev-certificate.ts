@@ -13,9 +13,9 @@ import { leafNames, type PemKeyAndCertificate } from './leaf-certificate.js'
 import { defaultCaDir, loadOrCreateLocalCa, type CertificateAuthority } from './local-ca.js'
 import { findMkcertCa, mkcertCaRoot } from './mkcert-ca.js'
 import { protectFiles } from '../guard/protected-files.js'
-import { shellFor, shellQuote, withEnvironment } from './shell-quote.js'
-import { trustStatusCache } from './trust-status-cache.js'
-import { trustStatus, trustedCa, type TrustContext } from './trust-store.js'
+import { shellFor, shellQuote, withEnvironment } from '../trust/shell-quote.js'
+import { trustStatusCache } from '../trust/trust-status-cache.js'
+import { trustStatus, trustedCa, type TrustContext } from '../trust/trust-store.js'
 import { CLI, LOG_PREFIX } from '../plugin-name.js'
 
 export interface DevCertificateSettings {

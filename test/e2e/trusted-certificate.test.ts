@@ -8,7 +8,7 @@ import { devCertificate, type DevCertificateSettings } from '../../src/tls/dev-c
 import { createLeafCertificate } from '../../src/tls/leaf-certificate.js'
 import { leafHostsFor } from '../../src/tls/leaf-hosts.js'
 import { readLocalCa } from '../../src/tls/local-ca.js'
-import type { TrustContext } from '../../src/tls/trust-store.js'
+import type { TrustContext } from '../../src/trust/trust-store.js'
 import {
   requireCertutilOrSkip,
   requireMkcertOrSkip,

@@ -7,7 +7,7 @@ import {
   parseIni,
   profileRoots,
   type FirefoxProfileContext,
-} from '../../src/tls/firefox-profiles.js'
+} from '../../src/trust/firefox-profiles.js'
 import { tempDir, type TempDir } from '../support/temp-dirs.js'
 
 // Firefox profile discovery on real folders: profiles.ini and installs.ini as Firefox writes them,

@@ -4,7 +4,7 @@
 // fingerprint; any change to the database (trust, untrust, a browser adding a certificate) asks again.
 import fs from 'node:fs'
 import path from 'node:path'
-import { PRIVATE_FILE_MODE, writeFileAtomically } from './atomic-write.js'
+import { PRIVATE_FILE_MODE, writeFileAtomically } from '../tls/atomic-write.js'
 import type { NssAnswerCache } from './trust-store.js'
 
 const FILE = 'trust-status.json'

@@ -1,7 +1,7 @@
 // The Linux system store (curl, other tools): the plugin never changes it, since that needs root;
 // it says whether the CA is there and prints the commands, shell-quoted, for the user to run.
 import fs from 'node:fs'
-import { fromPem } from './x509.js'
+import { fromPem } from '../tls/x509.js'
 import { shellQuote } from './shell-quote.js'
 import { PLUGIN_NAME } from '../plugin-name.js'
 
