@@ -1,31 +1,10 @@
-import type { Connect, Logger } from 'vite'
-import type { Debug } from '../debug.js'
-import type { ServedGraph } from '../graph/served-graph.js'
-import type { ResolvedOptions } from '../options.js'
-import type { ConnectionPushRegistry } from '../push/connection-push-state.js'
+import type { Connect } from 'vite'
 import { isInProcessRequest } from '../render/in-process-request.js'
-import type { EncodedBodies } from '../serve/compression.js'
 import { chooseDelivery } from './delivery-choice.js'
 import { mayBeDocument } from './document-request.js'
 import { hookHtmlResponse } from './html-response-hook.js'
-import type { KnownPages } from './known-pages.js'
-import type { LearnedClosure } from '../learn/learned-closure.js'
+import type { PageContext } from './page-context.js'
 import { PageLoad } from './page-load.js'
-
-/** What the page pipeline needs from the plugin. */
-export interface PageContext {
-  graph: ServedGraph
-  connections: ConnectionPushRegistry
-  options: ResolvedOptions
-  logger: Logger
-  debug: Debug
-  /** The entries each page had at its last load (or warm-up): what can be promised before the HTML is ready. */
-  knownPages: KnownPages
-  /** What each page's loads really requested (see {@link LearnedClosure}): extra entries of its plan. */
-  learned: LearnedClosure
-  /** The compressed bodies of cached responses. */
-  bodies: EncodedBodies
-}
 
 /**
  * Starts a {@link PageLoad} for each request that may be an HTML page and gets its closure some
