@@ -10,7 +10,7 @@ import { CA_CERT_FILE, defaultCaDir, loadOrCreateLocalCa, madeFingerprints, read
 import { findMkcertCa, mkcertCaRoot } from './tls/mkcert-ca.js'
 import { installCa, plannedStores, trustStatus, trustedCa, uninstallCa, type TrustStatus } from './trust/trust-store.js'
 import type { TrustChange, TrustContext } from './trust/trust-store.js'
-import { shellFor, shellQuote } from './trust/shell-quote.js'
+import { shellFor, shellQuote } from './tls/shell-quote.js'
 import { readCertificateFields } from './tls/x509.js'
 import { CLI } from './plugin-name.js'
 

@@ -87,7 +87,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         )
       }
       if (config.server.https || config.server.middlewareMode) return
-      const { devCertificateFor } = await import('./tls/dev-certificate.js')
+      const { devCertificateFor } = await import('./dev-certificate.js')
       const certificate = await devCertificateFor(config, resolved)
       config.server.https = { key: certificate.key, cert: certificate.cert }
       trustFix = certificate.fix

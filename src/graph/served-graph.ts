@@ -1,7 +1,6 @@
 import type { Debug } from '../debug.js'
 import { headerString, type RenderedResponse } from './rendered-response.js'
 import type { ResourceRequest } from './resource-request.js'
-import type { RenderFunction } from '../render/vite-renderer.js'
 import { RenderSlots } from './render-slots.js'
 import { ResponseCache } from './response-cache.js'
 import {
@@ -12,6 +11,9 @@ import {
   resourceKey,
   type ServedResource,
 } from './served-resource.js'
+
+/** Produces the response a GET of the request gets now (render/vite-renderer.ts: through Vite's own stack). */
+export type RenderFunction = (request: ResourceRequest) => Promise<RenderedResponse>
 
 /** Tells whether a response rendered earlier is still what a GET returns now. */
 export interface FreshnessOracle {

@@ -5,7 +5,7 @@
  */
 
 /** Longest URL (path + query, in bytes) that is learned: room for a deep `/@fs/` path, not for padding. */
-export const MAX_LEARNED_URL_BYTES = 1024
+const MAX_LEARNED_URL_BYTES = 1024
 
 /**
  * Query keys that Vite and framework plugins put on the URLs they serve:

@@ -5,7 +5,7 @@ import { hmrTimestampOf, withoutHmrTimestamp } from './hmr-timestamp.js'
  * What a learned URL can add to the page's HTML, in bytes: the import map's entry (the URL and its
  * versioned form) and a modulepreload link (the versioned form), each with its markup.
  */
-export function htmlBytesOf(url: string): number {
+function htmlBytesOf(url: string): number {
   return 3 * Buffer.byteLength(url) + 128
 }
 

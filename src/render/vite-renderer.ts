@@ -1,13 +1,10 @@
 import type { ViteDevServer } from 'vite'
-import type { RenderedResponse } from '../graph/rendered-response.js'
+import type { RenderFunction } from '../graph/served-graph.js'
 import { renderInProcess, type RequestHandler } from './in-process-request.js'
-import { requestHeadersFor, type ResourceRequest } from '../graph/resource-request.js'
+import { requestHeadersFor } from '../graph/resource-request.js'
 
 /** How long one in-process GET may take before it is given up (the page is then served without it). */
 const RENDER_TIMEOUT_MS = 30_000
-
-/** Produces the response a GET of the request gets now. */
-export type RenderFunction = (request: ResourceRequest) => Promise<RenderedResponse>
 
 /** Renders a resource by running its GET through the dev server's own middleware stack. */
 export function createViteRenderer(server: ViteDevServer): RenderFunction {

@@ -15,7 +15,7 @@ import {
 } from './ca-constraints.js'
 import { withDirectoryLock } from './directory-lock.js'
 import { PRIVATE_DIR_MODE, checkPrivateFolder } from './private-folder.js'
-import { shellQuote } from '../trust/shell-quote.js'
+import { shellQuote } from './shell-quote.js'
 import {
   basicConstraintsExtension,
   buildCertificate,

@@ -2,7 +2,7 @@
 // it says whether the CA is there and prints the commands, shell-quoted, for the user to run.
 import fs from 'node:fs'
 import { fromPem } from '../tls/x509.js'
-import { shellQuote } from './shell-quote.js'
+import { shellQuote } from '../tls/shell-quote.js'
 import { PLUGIN_NAME } from '../plugin-name.js'
 
 export const SYSTEM_CA_FILE = `/usr/local/share/ca-certificates/${PLUGIN_NAME}.crt`

@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { devCertificate, type DevCertificateSettings } from '../../src/tls/dev-certificate.js'
+import { devCertificate, type DevCertificateSettings } from '../../src/dev-certificate.js'
 import {
   basicConstraintsExtension,
   buildCertificate,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ServedResource } from '../../src/graph/served-resource.js'
-import { withoutStaleForms } from '../../src/learn/learned-forms.js'
+import { withoutStaleForms } from '../../src/page/learned-forms.js'
 import type { FinalPagePlan } from '../../src/page/page-plan.js'
 
 /** A served script at `url` that imports `imports`. */

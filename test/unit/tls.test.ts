@@ -20,7 +20,7 @@ import {
   time,
 } from '../../src/tls/der.js'
 import { ipAddressToBytes } from '../../src/tls/ip-address.js'
-import { shellQuote, withEnvironment } from '../../src/trust/shell-quote.js'
+import { shellQuote, withEnvironment } from '../../src/tls/shell-quote.js'
 import { createLeafCertificate } from '../../src/tls/leaf-certificate.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000

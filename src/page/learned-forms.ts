@@ -1,7 +1,7 @@
 import { forEachImport, resourceKey, type ServedResource } from '../graph/served-resource.js'
 import type { ResourceRequest } from '../graph/resource-request.js'
-import { hmrTimestampOf, withoutHmrTimestamp } from './hmr-timestamp.js'
-import type { FinalPagePlan } from '../page/page-plan.js'
+import { hmrTimestampOf, withoutHmrTimestamp } from '../learn/hmr-timestamp.js'
+import type { FinalPagePlan } from './page-plan.js'
 
 /** Resources of the plan's closure that only the learned entries bring in (not reached from the page's own entries). */
 function onlyThroughLearned(
