@@ -1,4 +1,5 @@
 import type { Http2Session } from 'node:http2'
+import { performance } from 'node:perf_hooks'
 
 /**
  * Round trip over which a connection counts as remote (a tunnel or port forward that arrives from
@@ -12,6 +13,14 @@ export const REMOTE_RTT_MS = 5
 
 /** A session's samples are taken again after this long, on its next request. */
 const RESAMPLE_AFTER_MS = 30_000
+/** An unsettled session is sampled again after this long, on its next request. */
+const RETRY_AFTER_MS = 1000
+/**
+ * A high sample taken while this process's event loop was busy more than this share of the time
+ * tells nothing: the answer waited in this process (a cold load's transforms, or, in a test, the
+ * client itself), not on the wire. It is dropped.
+ */
+const BUSY_LOOP_SHARE = 0.5
 
 /** What is known of one HTTP/2 connection's round trip. */
 export interface RttSamples {
@@ -24,7 +33,8 @@ export interface RttSamples {
 /**
  * Whether `samples` say the connection is remote. A sample can only err high (the PING's answer
  * waits while the event loop is busy), never low: one low sample settles "local", a high one
- * needs a second to confirm it. Undefined while that is not settled.
+ * needs a second to confirm it, and a high one taken while the loop was busy is not counted.
+ * Undefined while that is not settled (the address decides meanwhile).
  */
 export function remoteBySamples(samples: RttSamples): boolean | undefined {
   if (samples.minMs === undefined) return undefined
@@ -53,7 +63,8 @@ export function sampleSessionsOf(server: { on(event: string, listener: (...args:
 export function rttOf(session: Http2Session | undefined): RttSamples | undefined {
   if (!session) return undefined
   const state = sessionRtt(session)
-  if (!state.pinging && performance.now() - state.sentAt > RESAMPLE_AFTER_MS) ping(session, state)
+  const after = remoteBySamples(state) === undefined ? RETRY_AFTER_MS : RESAMPLE_AFTER_MS
+  if (!state.pinging && performance.now() - state.sentAt > after) ping(session, state)
   return state
 }
 
@@ -85,10 +96,13 @@ function ping(session: Http2Session, state: SessionRtt): void {
   if (session.destroyed || session.closed) return settle(state)
   state.pinging = true
   state.sentAt = performance.now()
+  const loop = performance.eventLoopUtilization()
   try {
     const sent = session.ping((error, duration) => {
       state.pinging = false
       if (error) return settle(state)
+      const busy = performance.eventLoopUtilization(loop).utilization > BUSY_LOOP_SHARE
+      if (duration > REMOTE_RTT_MS && busy) return settle(state) // tried again on a later request
       state.count++
       state.minMs = Math.min(state.minMs ?? Infinity, duration)
       // a first high sample is confirmed by a second at once
