@@ -15,12 +15,6 @@ export const REMOTE_RTT_MS = 5
 const RESAMPLE_AFTER_MS = 30_000
 /** An unsettled session is sampled again after this long, on its next request. */
 const RETRY_AFTER_MS = 1000
-/**
- * A high sample taken while this process's event loop was busy more than this share of the time
- * tells nothing: the answer waited in this process (a cold load's transforms, or, in a test, the
- * client itself), not on the wire. It is dropped.
- */
-const BUSY_LOOP_SHARE = 0.5
 
 /** What is known of one HTTP/2 connection's round trip. */
 export interface RttSamples {
@@ -101,10 +95,12 @@ function ping(session: Http2Session, state: SessionRtt): void {
     const sent = session.ping((error, duration) => {
       state.pinging = false
       if (error) return settle(state)
-      const busy = performance.eventLoopUtilization(loop).utilization > BUSY_LOOP_SHARE
-      if (duration > REMOTE_RTT_MS && busy) return settle(state) // tried again on a later request
+      // The answer may have waited in this process while its event loop was busy (a cold load's
+      // transforms; in a test, the client itself): at most that long. What remains is the wire's.
+      const wire = duration <= REMOTE_RTT_MS ? duration : duration - performance.eventLoopUtilization(loop).active
+      if (wire <= REMOTE_RTT_MS && duration > REMOTE_RTT_MS) return settle(state) // tells nothing: again later
       state.count++
-      state.minMs = Math.min(state.minMs ?? Infinity, duration)
+      state.minMs = Math.min(state.minMs ?? Infinity, wire)
       // a first high sample is confirmed by a second at once
       if (remoteBySamples(state) === undefined) ping(session, state)
       else settle(state)
