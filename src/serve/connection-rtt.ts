@@ -1,5 +1,5 @@
 import type { Http2Session } from 'node:http2'
-import { performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 
 /**
  * Round trip over which a connection counts as remote (a tunnel or port forward that arrives from
@@ -41,7 +41,12 @@ interface SessionRtt extends RttSamples {
   /** performance.now() of the last PING sent. */
   sentAt: number
   settled: Array<() => void>
+  /** Samples in a row that told nothing (taken while the loop was blocked). */
+  unclear: number
 }
+
+/** Samples in a row that may tell nothing before the session waits for a later request. */
+const MAX_UNCLEAR = 3
 
 const bySession = new WeakMap<Http2Session, SessionRtt>()
 
@@ -79,7 +84,7 @@ export function rttSettled(session: Http2Session | undefined, timeoutMs: number)
 function sessionRtt(session: Http2Session): SessionRtt {
   let state = bySession.get(session)
   if (!state) {
-    state = { minMs: undefined, count: 0, pinging: false, sentAt: 0, settled: [] }
+    state = { minMs: undefined, count: 0, pinging: false, sentAt: 0, settled: [], unclear: 0 }
     bySession.set(session, state)
     ping(session, state)
   }
@@ -90,15 +95,23 @@ function ping(session: Http2Session, state: SessionRtt): void {
   if (session.destroyed || session.closed) return settle(state)
   state.pinging = true
   state.sentAt = performance.now()
-  const loop = performance.eventLoopUtilization()
+  watchLoop()
   try {
     const sent = session.ping((error, duration) => {
       state.pinging = false
+      const blocked = unwatchLoop()
       if (error) return settle(state)
-      // The answer may have waited in this process while its event loop was busy (a cold load's
-      // transforms; in a test, the client itself): at most that long. What remains is the wire's.
-      const wire = duration <= REMOTE_RTT_MS ? duration : duration - performance.eventLoopUtilization(loop).active
-      if (wire <= REMOTE_RTT_MS && duration > REMOTE_RTT_MS) return settle(state) // tells nothing: again later
+      // The answer may have waited in this process while its event loop was blocked (a cold
+      // load's transforms; in a test, the client itself): at most the longest block. What
+      // remains is the wire's.
+      const wire = duration <= REMOTE_RTT_MS ? duration : duration - blocked
+      if (wire <= REMOTE_RTT_MS && duration > REMOTE_RTT_MS) {
+        // tells nothing: again now, a few times, then on a later request
+        if (++state.unclear < MAX_UNCLEAR) return ping(session, state)
+        state.unclear = 0
+        return settle(state)
+      }
+      state.unclear = 0
       state.count++
       state.minMs = Math.min(state.minMs ?? Infinity, wire)
       // a first high sample is confirmed by a second at once
@@ -109,9 +122,27 @@ function ping(session: Http2Session, state: SessionRtt): void {
   } catch {
     state.pinging = false // the session closed meanwhile: no sample, the address decides
   }
+  if (!state.pinging) unwatchLoop()
   if (!state.pinging) settle(state)
 }
 
 function settle(state: SessionRtt): void {
   for (const resolve of state.settled.splice(0)) resolve()
+}
+
+/** How late this process's event loop ran while PINGs were in flight (watched only then). */
+const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+let watching = 0
+
+function watchLoop(): void {
+  if (watching++ > 0) return
+  loopDelay.reset()
+  loopDelay.enable()
+}
+
+/** The longest the loop was blocked since the watch began, in ms (overlapping PINGs share it). */
+function unwatchLoop(): number {
+  const blockedMs = loopDelay.max / 1e6
+  if (--watching === 0) loopDelay.disable()
+  return Number.isFinite(blockedMs) ? blockedMs : 0
 }

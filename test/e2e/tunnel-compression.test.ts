@@ -54,7 +54,8 @@ describe("compression: 'auto' by round trip", () => {
     const before = t.logs.length
     await client.loadPage('/')
     const line = await pageLine(t, before)
-    expect(line).toMatch(/; not compressed: loopback, RTT \d+\.\d ms; \d+ modules/)
+    // the round trip is known, or (on a busy start) not yet: either way the address keeps it uncompressed
+    expect(line).toMatch(/; not compressed: loopback, RTT (\d+\.\d ms|not known yet); \d+ modules/)
     const got = await client.get('/src/big.ts', BROWSER_SCRIPT)
     expect(got.status).toBe(200)
     expect(got.headers['content-encoding']).toBeUndefined()
