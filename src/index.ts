@@ -19,6 +19,8 @@ import { installBeforeViteTransform, installFirst } from './serve/middleware-sta
 import { createVersionedRequestMiddleware, versionRequestOf } from './serve/versioned-request-middleware.js'
 import { cacheOffWarning, createCacheOffDetector } from './serve/cache-off-detector.js'
 import { proxyForcesHttp1 } from './vite-version.js'
+import { IdleTracker } from './restart/idle-tracker.js'
+import { RestartRecord } from './restart/restart-record.js'
 
 export type {
   CertificateSource,
@@ -32,6 +34,8 @@ export type {
 const MAX_CACHED_BYTES = 256 * 1024 * 1024
 /** Most bytes of compressed responses kept (about a tenth of their size, so a full response cache fits). */
 const MAX_ENCODED_BYTES = 32 * 1024 * 1024
+/** With a restart record, the warm-up waits until the server has been idle this long. */
+const WARMUP_QUIET_MS = 1_000
 
 /** What the plugin exposes to tests and tools through `plugin.api`. */
 export interface Http2PushApi {
@@ -59,6 +63,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   const learned = new LearnedClosure()
   let config: ResolvedConfig
   let graph: ServedGraph | undefined
+  let record: RestartRecord | undefined
   let cachedResponsesServed = 0
   let immutableResponsesServed = 0
   /** The command that makes the plugin's certificate trusted, while it is not. */
@@ -98,6 +103,13 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       )
       graph = served
       const knownPages = new KnownPages()
+      const idle = new IdleTracker()
+      server.middlewares.use(idle.middleware)
+      if (resolved.restartRecord && resolved.mode !== 'off') {
+        const context = { server, graph: served, guard, idle, logger: config.logger, debug }
+        record = await RestartRecord.open({ ...context, dynamicImports: resolved.dynamicImports })
+        server.watcher.on('all', (_event: string, file: string) => record?.fileChanged(file))
+      }
       if (resolved.mode !== 'off') server.middlewares.use(createLearningMiddleware(learned))
       server.middlewares.use(
         createPageMiddleware({
@@ -109,6 +121,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
           debug,
           knownPages,
           bodies,
+          record,
         }),
       )
       if (resolved.warmup && resolved.mode !== 'off') {
@@ -120,8 +133,10 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
             debug,
           }).catch((error: unknown) => debug?.(`warm-up failed: ${(error as Error).message}`))
         }
-        if (server.httpServer) server.httpServer.once('listening', warm)
-        else warm()
+        // with recorded pages, the first load needs no warm-up: it waits until the server is idle
+        const start = record && record.pageCount > 0 ? () => void idle.whenIdle(WARMUP_QUIET_MS, warm) : warm
+        if (server.httpServer) server.httpServer.once('listening', start)
+        else start()
       }
       if (resolved.mode === 'off') return undefined
       // After Vite's internal middlewares are in place: answer module GETs from the cache, and
@@ -158,6 +173,10 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
             createVersionedRequestMiddleware((url, headers) => cacheOff.requested(url, headers)),
           )
       }
+    },
+
+    async closeBundle() {
+      await record?.close()
     },
 
     api: {

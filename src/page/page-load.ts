@@ -95,7 +95,10 @@ export class PageLoad implements HtmlPhases {
     const pageEntries = complete ? page.entries : mergeEntries(page.entries, this.lastEntries ?? [])
     this.late.planWith(page.entries, pageEntries)
     if (complete) this.context.knownPages.remember(this.pageUrl, page.entries)
-    this.planned = this.plan(pageEntries, complete)
+    // after a restart, links from the record while the graph does not know the closure yet (pushes need bodies)
+    const recorded = complete && !this.push ? await this.context.record?.plan(this.pageUrl, pageEntries) : undefined
+    if (recorded) this.planParts.push(recorded.note)
+    this.planned = recorded ? Promise.resolve(recorded.plan) : this.plan(pageEntries, complete)
     // A streamed head waits for its closure only so long (a cold closure renders the whole app);
     // then it goes out as it is, and the pushes still go out before the stream ends.
     const plan = complete
@@ -152,6 +155,7 @@ export class PageLoad implements HtmlPhases {
     const { plan, learnedOnly } =
       learnedCount > 0 ? withoutStaleForms(found, pageEntries, options.dynamicImports) : { plan: found, learnedOnly: 0 }
     this.forgetMissing(plan)
+    if (complete) this.context.record?.loaded(this.pageUrl, pageEntries, plan.closure.resources)
     if (learnedCount > 0) this.planParts.push(`${learnedOnly} learned`)
     const denied = describeDenied(plan.closure.denied)
     if (denied) this.planParts.push(denied)

@@ -11,6 +11,7 @@ import { hookHtmlResponse } from './html-response-hook.js'
 import type { KnownPages } from './known-pages.js'
 import type { LearnedClosure } from '../learn/learned-closure.js'
 import { PageLoad } from './page-load.js'
+import type { RestartRecord } from '../restart/restart-record.js'
 
 /** What the page pipeline needs from the plugin. */
 export interface PageContext {
@@ -25,6 +26,8 @@ export interface PageContext {
   learned: LearnedClosure
   /** The compressed bodies of cached responses. */
   bodies: EncodedBodies
+  /** What the plugin knew before the last restart (with `restartRecord: true`). */
+  record?: RestartRecord
 }
 
 /**
