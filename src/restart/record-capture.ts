@@ -1,5 +1,5 @@
 import path from 'node:path'
-import type { ViteDevServer } from 'vite'
+import type { EnvironmentModuleNode, ViteDevServer } from 'vite'
 import { headerString } from '../graph/rendered-response.js'
 import type { DeliveryGuard } from '../graph/served-graph.js'
 import type { ServedResource } from '../graph/served-resource.js'
@@ -27,8 +27,8 @@ export interface CapturedModule {
  *   PostCSS dependencies), that `server.fs` denies, that is gone, or that changed in the last
  *   {@link SETTLED_MS} (so a change Vite's watcher has not reported yet cannot pair new content
  *   with an old version).
- * What `?v=` already makes immutable (optimized deps) is recorded without files: Vite's optimizer
- * hash, part of the record's inputs, decides for it.
+ * What `?v=` already makes immutable (optimized deps) is recorded without files; every module
+ * keeps the `?v=` hashes it carries, and is current only while Vite's optimizer hash is the same.
  */
 export async function captureModule(
   resource: ServedResource,
@@ -44,6 +44,7 @@ export async function captureModule(
     version: resource.version,
     contentType: headerString(response.headers['content-type']) ?? '',
     cacheControl: headerString(response.headers['cache-control']) ?? '',
+    pins: optimizerPins(resource),
   }
   if (/\bimmutable\b/.test(module.cacheControl)) return { module, files: [] }
   const paths = await filesBehind(resource.url, server)
@@ -60,6 +61,16 @@ export async function captureModule(
   return { module, files }
 }
 
+/** The `?v=` hashes the module's URL and its imports carry (Vite's optimizer hash, for dependencies). */
+function optimizerPins(resource: ServedResource): string[] {
+  const pins = new Set<string>()
+  for (const url of [resource.url, ...resource.staticImports, ...resource.dynamicImports]) {
+    const pin = /[?&]v=([\w-]+)(?:&|$)/.exec(url)?.[1]
+    if (pin) pins.add(pin)
+  }
+  return [...pins]
+}
+
 function recordableUrl(resource: ServedResource): boolean {
   const urls = [resource.url, ...resource.staticImports, ...resource.dynamicImports]
   if (urls.some((url) => /[?&]t=\d+(?:&|$)/.test(url))) return false
@@ -68,9 +79,7 @@ function recordableUrl(resource: ServedResource): boolean {
 
 /** The module's own file, then the files of what Vite's module graph says it imports; undefined without an own file. */
 async function filesBehind(url: string, server: ViteDevServer): Promise<string[] | undefined> {
-  const moduleGraph = server.environments?.client?.moduleGraph ?? server.moduleGraph
-  const moduleUrl = toModuleUrl(url, server.config.base)
-  const node = moduleUrl === undefined ? undefined : await moduleGraph.getModuleByUrl(moduleUrl)
+  const node = await moduleOf(url, server)
   if (!node || !isRealPath(node.file)) return undefined
   const depsDir = path.resolve(server.config.root, server.config.cacheDir, 'deps')
   const files = new Set([node.file])
@@ -79,6 +88,19 @@ async function filesBehind(url: string, server: ViteDevServer): Promise<string[]
     if (isRealPath(file) && !file.startsWith(`${depsDir}/`)) files.add(file)
   }
   return [...files]
+}
+
+/**
+ * Vite's module for a request URL: looked up by the URL Vite keys it by (without `?import`,
+ * `?direct`), else resolved (which fails while the server closes, when the record is written last).
+ */
+async function moduleOf(url: string, server: ViteDevServer): Promise<EnvironmentModuleNode | undefined> {
+  const moduleGraph = server.environments.client.moduleGraph
+  const moduleUrl = toModuleUrl(url, server.config.base)
+  if (moduleUrl === undefined) return undefined
+  const plain = moduleUrl.replace(/([?&])(?:import|direct)(?=&|$)/g, '$1').replace(/[?&]+$|(?<=\?)&+/g, '')
+  const known = moduleGraph.urlToModuleMap.get(moduleUrl) ?? moduleGraph.urlToModuleMap.get(plain)
+  return known ?? (await moduleGraph.getModuleByUrl(moduleUrl).catch(() => undefined))
 }
 
 function isRealPath(file: string | null | undefined): file is string {

@@ -25,6 +25,8 @@ export interface RecordedModule extends ResourceRequest {
   cacheControl: string
   /** Indexes into {@link RestartRecordData.files}: the module's own file, then the files Vite says it depends on. */
   files: number[]
+  /** The optimizer hashes (`?v=`) its URL and its imports carry: it is current only while Vite's is the same. */
+  pins: string[]
 }
 
 /** One page: the entries its HTML had, and its closure (module keys, in push order). */
@@ -41,7 +43,7 @@ export interface RestartRecordData {
   format: typeof RECORD_FORMAT
   /** The plugin's version; a record of another version is ignored. */
   plugin: string
-  /** A hash of everything global that changes served code (Vite's version, config, plugins, optimizer hash). */
+  /** A hash of everything global that changes served code (Vite's version, the config, the plugins). */
   inputs: string
   pages: RecordedPage[]
   /** By key (`style:` + URL for a stylesheet, else the URL). */
@@ -126,6 +128,8 @@ function isRecordedModule(value: unknown, fileCount: number): value is RecordedM
     typeof value.version === 'string' &&
     typeof value.contentType === 'string' &&
     typeof value.cacheControl === 'string' &&
+    Array.isArray(value.pins) &&
+    value.pins.every((pin) => typeof pin === 'string') &&
     Array.isArray(value.files) &&
     value.files.every((file) => Number.isInteger(file) && (file as number) >= 0 && (file as number) < fileCount)
   )

@@ -17,7 +17,7 @@ export interface RecordedClosure {
 /**
  * The recorded closure of `page`: for each module, the graph's current response when it has one;
  * else, when every file the recorded version came from is unchanged on disk and `server.fs` still
- * allows the URL, a body-less stand-in with the recorded status, headers and version (all an
+ * allows the URL and the `?v=` it carries is Vite's optimizer hash now, a body-less stand-in with the recorded status, headers and version (all an
  * import map entry or a modulepreload link needs). Modules with no file behind them (virtual
  * modules, `/@vite/client`), or whose files changed, are left out: the browser requests them at
  * their own URL, and Vite serves them fresh.
@@ -28,6 +28,7 @@ export async function recordedClosure(
   graph: ServedGraph,
   guard: DeliveryGuard,
   snapshots: FileSnapshots,
+  optimizerHash: string,
 ): Promise<RecordedClosure> {
   const fromRecord = new Map<string, string>()
   const found = await Promise.all(
@@ -36,6 +37,7 @@ export async function recordedClosure(
       if (current) return current
       const module = data.modules[key]
       if (!module || !guard.allowsUrl(module.url)) return undefined
+      if (module.pins.some((pin) => pin !== optimizerHash)) return undefined
       const immutable = /\bimmutable\b/.test(module.cacheControl)
       if (!immutable && module.files.length === 0) return undefined
       const files = module.files.map((index) => data.files[index]!)

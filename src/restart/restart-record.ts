@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import path from 'node:path'
 import type { Logger, ViteDevServer } from 'vite'
 import type { Debug } from '../debug.js'
@@ -94,12 +93,13 @@ export class RestartRecord {
     const { graph, guard, dynamicImports } = this.context
     if (!this.data || !page || !sameEntries(page.entries, entries)) return undefined
     if (graph.cachedClosure(entries, dynamicImports)) return undefined
-    if (this.inputs() !== this.data.inputs) {
-      if (!this.toldInputs) this.context.debug?.(`restart record not used: the config, plugins or optimized deps changed`)
+    if (this.config !== this.data.inputs) {
+      if (!this.toldInputs) this.context.debug?.(`restart record not used: the config or the plugins changed`)
       this.toldInputs = true
       return undefined
     }
-    const closure = await recordedClosure(this.data, page, graph, guard, this.snapshots)
+    const optimizer = optimizerHash(this.context.server)
+    const closure = await recordedClosure(this.data, page, graph, guard, this.snapshots, optimizer)
     this.checkLater(pageUrl, entries, closure.fromRecord)
     return {
       plan: { entries, closure: { resources: closure.resources, denied: [] }, asKnown: false },
@@ -132,9 +132,6 @@ export class RestartRecord {
     this.pages = new Map((data?.pages ?? []).map((page) => [page.url, page]))
   }
 
-  private inputs(): string {
-    return createHash('sha1').update(`${this.config}\n${optimizerHash(this.context.server)}`).digest('base64url')
-  }
 
   /**
    * At the next idle moment, transforms the page's closure (as its next load would), compares the
@@ -177,7 +174,7 @@ export class RestartRecord {
     if (!this.dirty) return
     this.dirty = false
     const { server, graph, guard } = this.context
-    const builder = new RecordBuilder(this.version, this.inputs(), this.data)
+    const builder = new RecordBuilder(this.version, this.config, this.data)
     const captured = new Map<string, Promise<CapturedModule | undefined>>()
     const capture = async (resource: ServedResource) => {
       const module = await captureModule(resource, server, guard, this.snapshots)
