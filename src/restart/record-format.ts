@@ -61,8 +61,7 @@ export function parseRecord(text: string, pluginVersion: string): RestartRecordD
   }
   if (!isObject(data) || data.format !== RECORD_FORMAT) return 'another format'
   if (data.plugin !== pluginVersion) return `written by version ${String(data.plugin)}, this is ${pluginVersion}`
-  if (typeof data.inputs !== 'string' || !Array.isArray(data.pages) || !isObject(data.modules))
-    return 'malformed'
+  if (typeof data.inputs !== 'string' || !Array.isArray(data.pages) || !isObject(data.modules)) return 'malformed'
   if (!Array.isArray(data.files) || !data.files.every(isRecordedFile)) return 'malformed files'
   const fileCount = data.files.length
   for (const module of Object.values(data.modules)) if (!isRecordedModule(module, fileCount)) return 'malformed module'

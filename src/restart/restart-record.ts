@@ -88,7 +88,10 @@ export class RestartRecord {
    * The plan for a page from the record, when the graph does not know the page's closure yet and
    * the record has the page with the same entries and the same inputs; undefined otherwise.
    */
-  async plan(pageUrl: string, entries: readonly ResourceRequest[]): Promise<{ plan: FinalPagePlan; note: string } | undefined> {
+  async plan(
+    pageUrl: string,
+    entries: readonly ResourceRequest[],
+  ): Promise<{ plan: FinalPagePlan; note: string } | undefined> {
     const page = this.pages.get(pageUrl)
     const { graph, guard, dynamicImports } = this.context
     if (!this.data || !page || !sameEntries(page.entries, entries)) return undefined
@@ -132,7 +135,6 @@ export class RestartRecord {
     this.pages = new Map((data?.pages ?? []).map((page) => [page.url, page]))
   }
 
-
   /**
    * At the next idle moment, transforms the page's closure (as its next load would), compares the
    * versions found with those delivered from the record, records the right ones, and says so once.
@@ -158,7 +160,9 @@ export class RestartRecord {
               { timestamp: true },
             )
         })
-        .catch((error: unknown) => debug?.(`checking ${pageUrl} against the record failed: ${(error as Error).message}`))
+        .catch((error: unknown) =>
+          debug?.(`checking ${pageUrl} against the record failed: ${(error as Error).message}`),
+        )
         .finally(() => this.checking.delete(pageUrl))
     })
   }
@@ -181,6 +185,7 @@ export class RestartRecord {
       // changed while its files were read: not recordable now
       return graph.currentOrDrop(resource.key) === resource ? module : undefined
     }
+    let added = 0
     for (const [url, page] of this.live) {
       // a page changed since its load is recorded at its next load
       if (!graph.allCurrent(page.resources)) continue
@@ -192,12 +197,17 @@ export class RestartRecord {
         }),
       )
       builder.addPage(url, page.entries, closure, page.loadedAt)
+      added++
     }
     this.live.clear()
+    // nothing new to vouch for: the file stays as it is (maybe another server's, sharing the cacheDir)
+    if (added === 0) return
     const data = boundRecord(builder.build())
     await writeRecord(this.file, data)
     this.use(data)
-    this.context.debug?.(`restart record written: ${data.pages.length} pages, ${Object.keys(data.modules).length} modules`)
+    this.context.debug?.(
+      `restart record written: ${data.pages.length} pages, ${Object.keys(data.modules).length} modules`,
+    )
   }
 }
 

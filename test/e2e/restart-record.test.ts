@@ -142,7 +142,7 @@ describe('restart record', () => {
     const { before, after, t } = await loadRestart(dir)
     await using _ = t
     // nothing was rendered for the page: its map came from the record
-    expect(t.plugin.api.cachedResponseCount).toBe(0)
+    expect(t.plugin.api!.cachedResponseCount).toBe(0)
     const recorded = tokens(before)
     const now = tokens(after)
     for (const url of ['/src/main.ts', '/src/a.ts', '/src/b.ts', '/src/leaf.ts', '/src/flag.ts', '/src/style.css'])
@@ -200,13 +200,49 @@ describe('restart record', () => {
     await expectAllCurrent(t, after)
   })
 
+  it('a version the record could not see change is found at idle time, logged once, and right at the next load', async () => {
+    using dir = restartApp({ 'outside.txt': 'first' })
+    // output that depends on a file Vite does not know the module reads
+    const external: Plugin = {
+      name: 'external-input',
+      transform: (code, id) =>
+        id.endsWith('/src/b.ts') ? `${code}\n// ${fs.readFileSync(dir.join('outside.txt'), 'utf8')}\n` : undefined,
+    }
+    const config = appConfig('one', [external])
+    const { before, after, t } = await loadRestart(
+      dir,
+      () => fs.writeFileSync(dir.join('outside.txt'), 'second'),
+      config,
+    )
+    await using _ = t
+    expect(tokens(after).get('/src/b.ts')).toBe(tokens(before).get('/src/b.ts'))
+    const said = () => t.logs.filter((line) => line.includes('after the restart'))
+    await waitFor(() => said().length > 0, 10_000, 'the check of the recorded versions')
+    expect(said()).toEqual([
+      expect.stringContaining(
+        '[vite-plugin-http2-push] after the restart 1 module(s) had another version than recorded (first: /src/b.ts); the next load has the right ones',
+      ),
+    ])
+    const next = await html(t)
+    expect(tokens(next).get('/src/b.ts')).not.toBe(tokens(before).get('/src/b.ts'))
+    await expectAllCurrent(t, next)
+    // and the record now holds the right one
+    await t.close()
+    const third = await start(dir, config)
+    await using __ = third
+    const again = await html(third)
+    expect(fromRecord(third)).toBe(true)
+    expect(tokens(again).get('/src/b.ts')).toBe(tokens(next).get('/src/b.ts'))
+    expect(said()).toHaveLength(1)
+  })
+
   it('a changed define invalidates the record', async () => {
     using dir = restartApp()
     const { after, t } = await loadRestart(dir, undefined, appConfig('one'), appConfig('two'))
     await using _ = t
     // Vite serves a define through /@vite/env in dev, so no module's code shows it: the record goes as a whole
     expect(fromRecord(t)).toBe(false)
-    expect(t.plugin.api.cachedResponseCount).toBeGreaterThan(0)
+    expect(t.plugin.api!.cachedResponseCount).toBeGreaterThan(0)
     await expectAllCurrent(t, after)
     expect((await plainGet(t.origin, '/@vite/env', SCRIPT_REQUEST)).body.toString()).toContain('"two"')
   })
@@ -242,7 +278,8 @@ describe('restart record', () => {
     ['corrupt', (file: string) => fs.writeFileSync(file, '{"format":1,"plugin":'), /not JSON/],
     [
       'from another version',
-      (file: string) => fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/"plugin":"[^"]*"/, '"plugin":"0.0.0-other"')),
+      (file: string) =>
+        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/"plugin":"[^"]*"/, '"plugin":"0.0.0-other"')),
       /written by version 0\.0\.0-other/,
     ],
     [
@@ -253,37 +290,46 @@ describe('restart record', () => {
       },
       /cannot read it/,
     ],
-  ])('a record that is %s is ignored with one DEBUG line, and the server starts as without one', async (_name, spoil, reason) => {
-    using dir = restartApp()
-    const first = await start(dir)
-    await html(first)
-    await first.close()
-    spoil(dir.join(RECORD))
-    const saved = process.env.DEBUG
-    process.env.DEBUG = 'vite-plugin-http2-push'
-    let t: TestServer
-    try {
-      t = await start(dir)
-    } finally {
-      if (saved === undefined) delete process.env.DEBUG
-      else process.env.DEBUG = saved
-    }
-    await using _ = t
-    const page = await html(t)
-    const ignored = t.logs.filter((line) => line.includes('restart record') && line.includes('ignored'))
-    expect(ignored).toHaveLength(1)
-    expect(ignored[0]).toMatch(reason)
-    expect(fromRecord(t)).toBe(false)
-    expect(tokens(page).has('/src/main.ts')).toBe(true)
-    await expectAllCurrent(t, page)
-  })
+  ])(
+    'a record that is %s is ignored with one DEBUG line, and the server starts as without one',
+    async (_name, spoil, reason) => {
+      using dir = restartApp()
+      const first = await start(dir)
+      await html(first)
+      await first.close()
+      spoil(dir.join(RECORD))
+      const saved = process.env.DEBUG
+      process.env.DEBUG = 'vite-plugin-http2-push'
+      let t: TestServer
+      try {
+        t = await start(dir)
+      } finally {
+        if (saved === undefined) delete process.env.DEBUG
+        else process.env.DEBUG = saved
+      }
+      await using _ = t
+      const page = await html(t)
+      const ignored = t.logs.filter((line) => line.includes('restart record') && line.includes('ignored'))
+      expect(ignored).toHaveLength(1)
+      expect(ignored[0]).toMatch(reason)
+      expect(fromRecord(t)).toBe(false)
+      expect(tokens(page).has('/src/main.ts')).toBe(true)
+      await expectAllCurrent(t, page)
+    },
+  )
 
   it('two servers sharing one cacheDir leave a whole record, one of theirs', async () => {
     using shared = tempDir('restart-shared-cache')
-    using one = restartApp({ 'src/b.ts': `import './only-one.ts'\nexport const b = 'b'\n`, 'src/only-one.ts': `export {}\n` })
-    using two = restartApp({ 'src/b.ts': `import './only-two.ts'\nexport const b = 'b'\n`, 'src/only-two.ts': `export {}\n` })
+    using one = restartApp({
+      'src/b.ts': `import './only-one.ts'\nexport const b = 'b'\n`,
+      'src/only-one.ts': `export {}\n`,
+    })
+    using two = restartApp({
+      'src/b.ts': `import './only-two.ts'\nexport const b = 'b'\n`,
+      'src/only-two.ts': `export {}\n`,
+    })
     const config = { ...appConfig(), cacheDir: shared.path }
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       const servers = await Promise.all([start(one, config), start(two, config)])
       await Promise.all(servers.map((t) => Promise.all([html(t), html(t), html(t)])))
       await Promise.all(servers.map((t) => t.close()))
