@@ -156,10 +156,22 @@ describe('restart record', () => {
     await expectAllCurrent(t, after)
   })
 
-  it('without the record (restartRecord: false) the first HTML waits for the closure, as before', async () => {
+  it('with restartRecord: false the record is neither read nor written: the first HTML waits for the closure', async () => {
     using dir = restartApp()
-    await (await start(dir, appConfig(), { restartRecord: false })).close()
-    expect(fs.existsSync(dir.join(RECORD))).toBe(false)
+    await settleOptimizer(dir, appConfig())
+    const first = await start(dir)
+    await html(first)
+    await first.close()
+    const written = fs.readFileSync(dir.join(RECORD), 'utf8')
+    fs.writeFileSync(dir.join('src/leaf.ts'), `export const leaf = 'leaf-2'\n`)
+    backdate(dir.join('src'))
+    const t = await start(dir, appConfig(), { restartRecord: false })
+    const page = await html(t)
+    expect(fromRecord(t)).toBe(false)
+    expect(t.plugin.api!.cachedResponseCount).toBeGreaterThan(0)
+    await expectAllCurrent(t, page)
+    await t.close()
+    expect(fs.readFileSync(dir.join(RECORD), 'utf8')).toBe(written)
   })
 
   it('a file edited while the server was down (same size) is served fresh, and so are its importers', async () => {
