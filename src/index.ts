@@ -109,6 +109,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         const context = { server, graph: served, guard, idle, logger: config.logger, debug }
         record = await RestartRecord.open({ ...context, dynamicImports: resolved.dynamicImports })
         server.watcher.on('all', (_event: string, file: string) => record?.fileChanged(file))
+        for (const [pageUrl, entries] of record.recordedEntries()) knownPages.remember(pageUrl, entries)
       }
       if (resolved.mode !== 'off') server.middlewares.use(createLearningMiddleware(learned))
       server.middlewares.use(

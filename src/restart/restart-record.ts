@@ -79,6 +79,11 @@ export class RestartRecord {
     return this.pages.size
   }
 
+  /** The entries of each recorded page (what a streamed page's head is completed with, as after a reload). */
+  recordedEntries(): Array<[pageUrl: string, entries: readonly ResourceRequest[]]> {
+    return [...this.pages.values()].map((page) => [page.url, page.entries])
+  }
+
   /** A file changed on disk (Vite's watcher): its recorded versions are checked again. */
   fileChanged(file: string): void {
     this.snapshots.forget(file)

@@ -360,6 +360,27 @@ describe.skipIf(!hasBrowser || !hasNghttp)('frameworks', () => {
       60_000,
     )
 
+    it('after a restart, a route loads again and its HTML lists the same closure at the same versions', async () => {
+      // Vite's own per-start and virtual modules wait for their transform after a restart: not listed from the record
+      const recordable = (key: string) => !/\/@(?:id|vite|react-refresh)\b|__x00__|[?&]html-proxy\b|[?&]t=\d/.test(key)
+      const failures: string[] = []
+      for (const route of spec.routes) {
+        const before = await browserLoad(browser, app.origin, route, home)
+        // the record is written once the server is idle (and on close)
+        await new Promise((resolve) => setTimeout(resolve, 2500))
+        await app.close()
+        app = await startFrameworkApp(spec, prepared.dir, { SLOW_MS: String(SLOW_MS) })
+        const after = await browserLoad(browser, app.origin, route, home)
+        expect(after.errors, route).toEqual([])
+        const listedAfter = listedInHtml(after.html, route)
+        const missing = [...listedInHtml(before.html, route)].filter((key) => recordable(key) && !listedAfter.has(key))
+        notes.push(`after a restart ${route}: HTML lists ${listedAfter.size}, ${missing.length} missing`)
+        if (missing.length > 0)
+          failures.push(`${route}: ${missing.length} not listed, e.g. ${missing.slice(0, 5).join(', ')}`)
+      }
+      expect(failures).toEqual([])
+    }, 300_000)
+
     it('HMR updates a component', async () => {
       const context = await newContext(browser)
       const file = path.join(app.dir, spec.hmr.file)
