@@ -22,6 +22,7 @@ export interface CapturedModule {
  * What the record can vouch for after a restart, or undefined for a response it cannot:
  * - not a 200, or no file behind it: virtual modules (`/@id/`, `\0`), `/@vite/client` and
  *   `/@vite/env` (a per-start token, the config), `/@react-refresh`, inline scripts (`html-proxy`);
+ * - Vite's client files (`vite/dist/client/`): Vite writes the config's `define` into `env.mjs`;
  * - code carrying an HMR timestamp (`?t=`): a restarted Vite serves it without;
  * - a file, or a file Vite's module graph says the module depends on (a CSS file's imports and
  *   PostCSS dependencies), that `server.fs` denies, that is gone, or that changed in the last
@@ -74,7 +75,7 @@ function optimizerPins(resource: ServedResource): string[] {
 function recordableUrl(resource: ServedResource): boolean {
   const urls = [resource.url, ...resource.staticImports, ...resource.dynamicImports]
   if (urls.some((url) => /[?&]t=\d+(?:&|$)/.test(url))) return false
-  return !/\/@(?:id|vite|react-refresh)\b|__x00__|\0|[?&]html-proxy\b/.test(resource.url)
+  return !/\/@(?:id|vite|react-refresh)\b|__x00__|\0|[?&]html-proxy\b|\/vite\/dist\/client\//.test(resource.url)
 }
 
 /** The module's own file, then the files of what Vite's module graph says it imports; undefined without an own file. */

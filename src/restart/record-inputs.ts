@@ -14,9 +14,12 @@ export function pluginVersion(): string {
 
 /**
  * A hash of the resolved config parts that change served code, and of Vite's version: root,
- * base, mode, define, resolve.alias, css, esbuild, oxc, json, env, server.fs, the ordered plugin
- * names, and the content of the config file and the files it imports (so any edit of
- * `vite.config.*` counts as a change).
+ * base, mode, resolve.alias, css, esbuild, oxc, json, env, server.fs, the ordered plugin names,
+ * and the content of the config file and the files it imports (so any edit of `vite.config.*`
+ * counts as a change). Not `define`: Vite's dev server gives the browser its values through
+ * `/@vite/env` and its client's `env.mjs` alone (never recorded), and frameworks define
+ * per-start values (SvelteKit's app version is `Date.now()`), which would drop the record on
+ * every restart.
  */
 export function configFingerprint(config: ResolvedConfig): string {
   const loose = config as ResolvedConfig & { oxc?: unknown; esbuild?: unknown }
@@ -25,7 +28,6 @@ export function configFingerprint(config: ResolvedConfig): string {
     root: config.root,
     base: config.base,
     mode: config.mode,
-    define: config.define,
     alias: config.resolve.alias,
     css: config.css,
     esbuild: loose.esbuild,

@@ -248,15 +248,27 @@ describe('restart record', () => {
     expect(said()).toHaveLength(1)
   })
 
-  it('a changed define invalidates the record', async () => {
+  it('a changed define reaches the page: what carries it (Vite client env.mjs, /@vite/env) is never from the record', async () => {
     using dir = restartApp()
-    const { after, t } = await loadRestart(dir, undefined, appConfig('one'), appConfig('two'))
+    const { before, after, t } = await loadRestart(dir, undefined, appConfig('one'), appConfig('two'))
     await using _ = t
-    // Vite serves a define through /@vite/env in dev, so no module's code shows it: the record goes as a whole
-    expect(fromRecord(t)).toBe(false)
-    expect(t.plugin.api!.cachedResponseCount).toBeGreaterThan(0)
+    // in dev Vite gives the browser a define through its client's env.mjs alone, not in the modules' code
+    expect(fromRecord(t)).toBe(true)
+    const env = [...tokens(before).keys()].find((url) => url.endsWith('/vite/dist/client/env.mjs'))
+    expect(env).toBeDefined()
+    expect(tokens(after).has(env!)).toBe(false)
+    expect((await plainGet(t.origin, env!, SCRIPT_REQUEST)).body.toString()).toContain('"two"')
+    expect(tokens(after).get('/src/flag.ts')).toBe(tokens(before).get('/src/flag.ts'))
     await expectAllCurrent(t, after)
-    expect((await plainGet(t.origin, '/@vite/env', SCRIPT_REQUEST)).body.toString()).toContain('"two"')
+  })
+
+  it('a changed vite config invalidates the record', async () => {
+    using dir = restartApp()
+    const withAlias = { ...appConfig(), resolve: { alias: { '@leaf': dir.join('src/leaf.ts') } } }
+    const { after, t } = await loadRestart(dir, undefined, appConfig(), withAlias)
+    await using _ = t
+    expect(fromRecord(t)).toBe(false)
+    await expectAllCurrent(t, after)
   })
 
   it('a changed plugin list invalidates the record', async () => {
