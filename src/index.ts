@@ -35,7 +35,7 @@ const MAX_CACHED_BYTES = 256 * 1024 * 1024
 /** Most bytes of compressed responses kept (about a tenth of their size, so a full response cache fits). */
 const MAX_ENCODED_BYTES = 32 * 1024 * 1024
 /** With a restart record, the warm-up waits until the server has been idle this long. */
-const WARMUP_QUIET_MS = 1_000
+const WARMUP_QUIET_MS = 2_000
 
 /** What the plugin exposes to tests and tools through `plugin.api`. */
 export interface Http2PushApi {

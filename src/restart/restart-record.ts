@@ -19,7 +19,7 @@ import { recordedClosure } from './recorded-plan.js'
 /** How long the server must be idle before the record is written. */
 const WRITE_QUIET_MS = 1_500
 /** How long the server must be idle before a page answered from the record is checked against fresh transforms. */
-const CHECK_QUIET_MS = 300
+const CHECK_QUIET_MS = 2_000
 
 /** What the record needs from the plugin. */
 export interface RestartRecordContext {
