@@ -126,9 +126,9 @@ export class PageLoad implements HtmlPhases {
   async end(): Promise<void> {
     this.late.scan('', true)
     this.context.knownPages.remember(this.pageUrl, this.late.all())
+    await this.planned?.catch(() => undefined)
     if (this.streamedPlan)
       this.context.record?.loaded(this.pageUrl, this.late.all(), this.streamedPlan.closure.resources)
-    await this.planned?.catch(() => undefined)
     await Promise.all(this.lateRounds)
     // every round so far, summed (an empty round adds nothing)
     this.log(this.push ? await this.push.more([]) : undefined)
