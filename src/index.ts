@@ -25,6 +25,8 @@ import { cacheOffWarning, createCacheOffDetector } from './serve/cache-off-detec
 import { createProtectedFilesMiddleware } from './guard/protected-files.js'
 import { proxyForcesHttp1 } from './vite-version.js'
 import { LOG_PREFIX, PLUGIN_NAME } from './plugin-name.js'
+import { IdleTracker } from './restart/idle-tracker.js'
+import { RestartRecord } from './restart/restart-record.js'
 
 export type {
   CertificateSource,
@@ -38,6 +40,8 @@ export type {
 const MAX_CACHED_BYTES = 256 * 1024 * 1024
 /** Most bytes of compressed responses kept (about a tenth of their size, so a full response cache fits). */
 const MAX_ENCODED_BYTES = 32 * 1024 * 1024
+/** With a restart record, the warm-up waits until the server has been idle this long. */
+const WARMUP_QUIET_MS = 2_000
 
 /** What the plugin exposes to tests and tools through `plugin.api`. */
 export interface Http2PushApi {
@@ -67,6 +71,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
   const learned = new LearnedClosure()
   let config: ResolvedConfig
   let graph: ServedGraph | undefined
+  let record: RestartRecord | undefined
   let cachedResponsesServed = 0
   let immutableResponsesServed = 0
   /** The command that makes the plugin's certificate trusted, while it is not. */
@@ -112,6 +117,14 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       server.middlewares.use(createRenderOwnerMiddleware())
       // each HTTP/2 connection's round trip, which tells a tunnel from a browser on this machine
       if (resolved.compression === 'auto') sampleSessionsOf(server.httpServer)
+      const idle = new IdleTracker()
+      server.middlewares.use(idle.middleware)
+      if (resolved.restartRecord && resolved.mode !== 'off') {
+        const context = { server, graph: served, guard, idle, logger: config.logger, debug }
+        record = await RestartRecord.open({ ...context, dynamicImports: resolved.dynamicImports })
+        server.watcher.on('all', (_event: string, file: string) => record?.fileChanged(file))
+        for (const [pageUrl, entries] of record.recordedEntries()) knownPages.remember(pageUrl, entries)
+      }
       if (resolved.mode !== 'off')
         server.middlewares.use(createLearningMiddleware(learned, createLearnableRequests(server, guard, debug)))
       server.middlewares.use(
@@ -124,6 +137,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
           debug,
           knownPages,
           bodies,
+          record,
         }),
       )
       if (resolved.warmup && resolved.mode !== 'off') {
@@ -135,8 +149,10 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
             debug,
           }).catch((error: unknown) => debug?.(`warm-up failed: ${(error as Error).message}`))
         }
-        if (server.httpServer) server.httpServer.once('listening', warm)
-        else warm()
+        // with recorded pages, the first load needs no warm-up: it waits until the server is idle
+        const start = record && record.pageCount > 0 ? () => void idle.whenIdle(WARMUP_QUIET_MS, warm) : warm
+        if (server.httpServer) server.httpServer.once('listening', start)
+        else start()
       }
       if (resolved.mode === 'off') return undefined
       // After Vite's internal middlewares are in place: answer module GETs from the cache, and
@@ -173,6 +189,10 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
             createVersionedRequestMiddleware((url, headers) => cacheOff.requested(url, headers)),
           )
       }
+    },
+
+    async closeBundle() {
+      await record?.close()
     },
 
     api: {

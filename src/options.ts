@@ -121,6 +121,14 @@ const DEFAULTS = {
    */
   compression: 'auto' as CompressionMode,
   /**
+   * Keep a record of each page's closure and its modules' versions in Vite's `cacheDir`
+   * (`http2-push-record.json`), so that after a restart a page's import map and links come from
+   * the record (for modules whose files are unchanged on disk) instead of waiting for the whole
+   * closure to be transformed again. See docs/restarts.md.
+   * @default true
+   */
+  restartRecord: true,
+  /**
    * Print one line per page load (pushed count, bytes, already-pushed skips, time) through Vite's logger.
    * @default true
    */
@@ -149,6 +157,7 @@ const VALIDATORS: { [Name in keyof ResolvedOptions]: (value: unknown, name: Name
   warmup: boolean,
   sourceMaps: (value, name) => choice(value, name, SOURCE_MAP_DELIVERIES, "use 'inline' to keep Vite's inline maps"),
   compression: (value, name) => choice(value, name, COMPRESSION_MODES, "use 'off' to turn compression off"),
+  restartRecord: boolean,
   log: boolean,
 }
 

@@ -5,6 +5,7 @@ import type { LearnedClosure } from '../learn/learned-closure.js'
 import type { ResolvedOptions } from '../options.js'
 import type { ConnectionPushRegistry } from '../push/connection-push-state.js'
 import type { EncodedBodies } from '../serve/compression.js'
+import type { RestartRecord } from '../restart/restart-record.js'
 import type { KnownPages } from './known-pages.js'
 
 /** What the page pipeline needs from the plugin. */
@@ -20,4 +21,6 @@ export interface PageContext {
   learned: LearnedClosure
   /** The compressed bodies of cached responses. */
   bodies: EncodedBodies
+  /** What the plugin knew before the last restart (with `restartRecord: true`). */
+  record?: RestartRecord
 }

@@ -61,6 +61,8 @@ export class PageLoad implements HtmlPhases {
   /** What the links will cost this client (its bodies compressed meanwhile), for the log line. */
   private bytes: Promise<DeliveredBytes | undefined> | undefined
   private readonly late: LateEntries
+  /** A streamed page's plan from the graph: recorded with all its entries once its body has ended. */
+  private streamedPlan: FinalPagePlan | undefined
 
   constructor(
     private readonly context: PageContext,
@@ -94,7 +96,10 @@ export class PageLoad implements HtmlPhases {
     const pageEntries = complete ? page.entries : mergeEntries(page.entries, this.lastEntries ?? [])
     this.late.planWith(page.entries, pageEntries)
     if (complete) this.context.knownPages.remember(this.pageUrl, page.entries)
-    this.planned = this.plan(pageEntries, complete)
+    // after a restart, links from the record while the graph does not know the closure yet (pushes need bodies)
+    const recorded = this.push ? undefined : await this.context.record?.plan(this.pageUrl, pageEntries)
+    if (recorded) this.planParts.push(recorded.note)
+    this.planned = recorded ? Promise.resolve(recorded.plan) : this.plan(pageEntries, complete)
     // A streamed head waits for its closure only so long (a cold closure renders the whole app);
     // then it goes out as it is, and the pushes still go out before the stream ends.
     const plan = complete
@@ -121,6 +126,8 @@ export class PageLoad implements HtmlPhases {
     this.late.scan('', true)
     this.context.knownPages.remember(this.pageUrl, this.late.all())
     await this.planned?.catch(() => undefined)
+    if (this.streamedPlan)
+      this.context.record?.loaded(this.pageUrl, this.late.all(), this.streamedPlan.closure.resources)
     await Promise.all(this.lateRounds)
     // every round so far, summed (an empty round adds nothing)
     this.log(this.push ? await this.push.more([]) : undefined)
@@ -151,6 +158,8 @@ export class PageLoad implements HtmlPhases {
     const { plan, learnedOnly } =
       learnedCount > 0 ? withoutStaleForms(found, pageEntries, options.dynamicImports) : { plan: found, learnedOnly: 0 }
     this.forgetMissing(plan)
+    if (complete) this.context.record?.loaded(this.pageUrl, pageEntries, plan.closure.resources)
+    else this.streamedPlan = plan
     if (learnedCount > 0) this.planParts.push(`${learnedOnly} learned`)
     const denied = describeDenied(plan.closure.denied)
     if (denied) this.planParts.push(denied)

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import http2 from 'node:http2'
 import path from 'node:path'
@@ -14,7 +15,8 @@ import {
   type FrameworkName,
   type PreparedApp,
 } from '../support/framework-app.js'
-import { TestClient } from '../support/http2-clients.js'
+import { SCRIPT_REQUEST, STYLE_REQUEST } from '../support/browser-headers.mjs'
+import { BYPASS_RESPONSE_CACHE, TestClient } from '../support/http2-clients.js'
 import { withoutHmrTimestamp } from '../../src/learn/hmr-timestamp.js'
 
 /**
@@ -227,6 +229,29 @@ async function nghttpPushes(origin: string, route: string): Promise<number> {
   return stdout.split('\n').filter((line) => /recv PUSH_PROMISE frame/.test(line)).length
 }
 
+/** The listed versioned URLs whose version is not that of what the server serves at the plain URL now. */
+async function notCurrent(origin: string, listed: Iterable<string>): Promise<string[]> {
+  const client = new TestClient(origin, { enablePush: false })
+  const stale: string[] = []
+  try {
+    for (const key of listed) {
+      const token = /[?&]__h2v=([\w-]+)/.exec(key)?.[1]
+      if (!token) continue
+      const style = key.startsWith('style:')
+      const url = unversioned(style ? key.slice('style:'.length) : key)
+      const response = await client.get(url, {
+        ...(style ? STYLE_REQUEST : SCRIPT_REQUEST),
+        ...BYPASS_RESPONSE_CACHE,
+      })
+      const current = createHash('sha1').update(String(response.headers.etag)).digest('base64url').slice(0, 16)
+      if (current !== token) stale.push(key)
+    }
+  } finally {
+    await client.close()
+  }
+  return stale
+}
+
 /** One line per framework with what was measured, printed at the end. */
 const report: string[] = []
 afterAll(() => {
@@ -359,6 +384,39 @@ describe.skipIf(!hasBrowser || !hasNghttp)('frameworks', () => {
       },
       60_000,
     )
+
+    it('after a restart, a route loads again, and its HTML lists the same closure at current versions', async () => {
+      const restart = async () => {
+        await app.close()
+        app = await startFrameworkApp(spec, prepared.dir, { SLOW_MS: String(SLOW_MS) })
+      }
+      // a project's first start serves a `?v=` Vite does not keep (docs/restarts.md): let its
+      // optimizer finish, and restart once first
+      await browserLoad(browser, app.origin, home, home)
+      await new Promise((resolve) => setTimeout(resolve, 3000))
+      await restart()
+      const failures: string[] = []
+      for (const route of spec.routes) {
+        const before = await browserLoad(browser, app.origin, route, home)
+        // the record is written once the server is idle (and on close)
+        await new Promise((resolve) => setTimeout(resolve, 2500))
+        await restart()
+        const after = await browserLoad(browser, app.origin, route, home)
+        expect(after.errors, route).toEqual([])
+        const listedBefore = listedInHtml(before.html, route)
+        const listedAfter = listedInHtml(after.html, route)
+        // (a streamed route's first load may list nothing yet: then there is nothing to keep)
+        const { share, missing } =
+          listedBefore.size === 0 ? { share: 1, missing: [] } : coverage(listedBefore, listedAfter)
+        const stale = await notCurrent(app.origin, listedAfter)
+        notes.push(`after a restart ${route}: HTML lists ${listedAfter.size} (${(share * 100).toFixed(1)}% of before)`)
+        if (share < 0.95)
+          failures.push(`${route}: ${(share * 100).toFixed(1)}% listed; not e.g. ${missing.slice(0, 5).join(', ')}`)
+        if (stale.length > 0)
+          failures.push(`${route}: listed at a version not current: ${stale.slice(0, 5).join(', ')}`)
+      }
+      expect(failures).toEqual([])
+    }, 300_000)
 
     it('HMR updates a component', async () => {
       const context = await newContext(browser)

@@ -17,6 +17,7 @@ describe('resolveOptions', () => {
       warmup: true,
       sourceMaps: 'external',
       compression: 'auto',
+      restartRecord: true,
       log: true,
     })
     expect(resolveOptions({ maxPushes: Infinity, maxPushBytes: 0 }).maxPushes).toBe(Infinity)
@@ -29,6 +30,7 @@ describe('resolveOptions', () => {
     [{ maxPushes: 1.5 }, /`maxPushes`/],
     [{ dynamicImports: 'yes' }, /option `dynamicImports` must be true or false \(got "yes"\)/],
     [{ log: 1 }, /option `log` must be true or false/],
+    [{ restartRecord: 'no' }, /option `restartRecord` must be true or false \(got "no"\)/],
     [{ certDir: '' }, /option `certDir` must be a non-empty string path/],
     [{ certDir: 42 }, /option `certDir`.*\(got 42\)/],
     [{ caDir: '' }, /option `caDir` must be a non-empty string path/],
@@ -38,7 +40,7 @@ describe('resolveOptions', () => {
     ],
     [
       { maxPush: 3 },
-      /option `maxPush` is not an option; known options: mode, importMap, earlyHints, certDir, certificate, caDir, dynamicImports, maxPushes, maxPushBytes, warmup, sourceMaps, compression, log\b/,
+      /option `maxPush` is not an option; known options: mode, importMap, earlyHints, certDir, certificate, caDir, dynamicImports, maxPushes, maxPushBytes, warmup, sourceMaps, compression, restartRecord, log\b/,
     ],
     [{ mode: 'fast' }, /option `mode` must be one of 'auto', 'push', 'preload', 'off' \(got "fast"\)/],
     [{ earlyHints: 'on' }, /option `earlyHints` must be true or false/],
