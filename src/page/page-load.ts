@@ -99,7 +99,9 @@ export class PageLoad implements HtmlPhases {
     // after a restart, links from the record while the graph does not know the closure yet (pushes need bodies)
     const recorded = this.push ? undefined : await this.context.record?.plan(this.pageUrl, pageEntries)
     if (recorded) this.planParts.push(recorded.note)
-    this.planned = recorded ? Promise.resolve(recorded.plan) : this.plan(pageEntries, complete)
+    this.planned = recorded
+      ? Promise.resolve({ entries: pageEntries, closure: recorded.closure, asKnown: false })
+      : this.plan(pageEntries, complete)
     // A streamed head waits for its closure only so long (a cold closure renders the whole app);
     // then it goes out as it is, and the pushes still go out before the stream ends.
     const plan = complete

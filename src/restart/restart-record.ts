@@ -1,11 +1,10 @@
 import path from 'node:path'
 import type { Logger, ViteDevServer } from 'vite'
 import type { Debug } from '../debug.js'
-import type { DeliveryGuard, ServedGraph } from '../graph/served-graph.js'
+import type { Closure, DeliveryGuard, ServedGraph } from '../graph/served-graph.js'
 import type { ServedResource } from '../graph/served-resource.js'
 import type { ResourceRequest } from '../graph/resource-request.js'
 import { LOG_PREFIX } from '../plugin-name.js'
-import type { FinalPagePlan } from '../page/page-plan.js'
 import { versionToken } from '../serve/versioned-url.js'
 import { FileSnapshots } from './file-snapshots.js'
 import type { IdleTracker } from './idle-tracker.js'
@@ -90,13 +89,13 @@ export class RestartRecord {
   }
 
   /**
-   * The plan for a page from the record, when the graph does not know the page's closure yet and
+   * The closure of a page from the record, when the graph does not know the page's closure yet and
    * the record has the page with the same entries and the same inputs; undefined otherwise.
    */
   async plan(
     pageUrl: string,
     entries: readonly ResourceRequest[],
-  ): Promise<{ plan: FinalPagePlan; note: string } | undefined> {
+  ): Promise<{ closure: Closure; note: string } | undefined> {
     const page = this.pages.get(pageUrl)
     const { graph, guard, dynamicImports } = this.context
     if (!this.data || !page || !sameEntries(page.entries, entries)) return undefined
@@ -110,7 +109,7 @@ export class RestartRecord {
     const closure = await recordedClosure(this.data, page, graph, guard, this.snapshots, optimizer)
     this.checkLater(pageUrl, entries, closure.fromRecord)
     return {
-      plan: { entries, closure: { resources: closure.resources, denied: [] }, asKnown: false },
+      closure: { resources: closure.resources, denied: [] },
       note: `${closure.fromRecord.size} of ${page.closure.length} versions from the restart record`,
     }
   }
