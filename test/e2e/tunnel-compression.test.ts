@@ -44,7 +44,8 @@ describe("compression: 'auto' by round trip", () => {
     expect(t.plugin.api!.encodedBytes).toBeGreaterThan(0)
     const rtt = /; compressed: RTT (\d+) ms; \d+ modules/.exec(line)
     expect(rtt, line).not.toBeNull()
-    expect(Number(rtt![1])).toBeGreaterThanOrEqual(2 * ONE_WAY_MS - 5)
+    // the wire's share of the round trip: the event loop's longest block during the PING is taken off
+    expect(Number(rtt![1])).toBeGreaterThanOrEqual(ONE_WAY_MS)
   })
 
   it('a client directly on loopback gets none, and costs no compression', async () => {
