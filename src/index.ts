@@ -9,7 +9,7 @@ import { resolveOptions, type Http2PushOptions } from './options.js'
 import { KnownPages } from './page/known-pages.js'
 import { LearnedClosure } from './learn/learned-closure.js'
 import { createLearnableRequests } from './learn/learnable-requests.js'
-import { createLearningMiddleware } from './learn/learning-middleware.js'
+import { connectionOf, createLearningMiddleware } from './learn/learning-middleware.js'
 import { createPageMiddleware } from './page/page-middleware.js'
 import { warmPageClosures } from './page/warmup.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
@@ -154,7 +154,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
             if (answer !== 'immutable') return
             immutableResponsesServed++
             const versioned = versionRequestOf(req)
-            if (versioned) cacheOff.servedImmutable(versioned.url, req.headers)
+            if (versioned) cacheOff.servedImmutable(versioned.url, req.headers, connectionOf(req))
           },
           { externalSourceMaps, compression: resolved.compression, bodies },
         )
@@ -170,7 +170,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         if (resolved.importMap)
           installFirst(
             server.middlewares,
-            createVersionedRequestMiddleware((url, headers) => cacheOff.requested(url, headers)),
+            createVersionedRequestMiddleware((url, req) => cacheOff.requested(url, req.headers, connectionOf(req))),
           )
       }
     },
