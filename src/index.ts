@@ -25,6 +25,8 @@ import { cacheOffWarning, createCacheOffDetector } from './serve/cache-off-detec
 import { createProtectedFilesMiddleware } from './guard/protected-files.js'
 import { proxyForcesHttp1 } from './vite-version.js'
 import { LOG_PREFIX, PLUGIN_NAME } from './plugin-name.js'
+import { LoadReport } from './report/load-report.js'
+import { createLoadReportMiddleware } from './report/load-report-page.js'
 
 export type {
   CertificateSource,
@@ -114,6 +116,8 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       if (resolved.compression === 'auto') sampleSessionsOf(server.httpServer)
       if (resolved.mode !== 'off')
         server.middlewares.use(createLearningMiddleware(learned, createLearnableRequests(server, guard, debug)))
+      const report = resolved.mode === 'off' ? undefined : new LoadReport(server.config.base, () => trustFix)
+      if (report) server.middlewares.use(createLoadReportMiddleware(server.config, report, learned))
       server.middlewares.use(
         createPageMiddleware({
           learned,
@@ -124,6 +128,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
           debug,
           knownPages,
           bodies,
+          report,
         }),
       )
       if (resolved.warmup && resolved.mode !== 'off') {

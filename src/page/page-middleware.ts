@@ -11,6 +11,7 @@ import { hookHtmlResponse } from './html-response-hook.js'
 import type { KnownPages } from './known-pages.js'
 import type { LearnedClosure } from '../learn/learned-closure.js'
 import { PageLoad } from './page-load.js'
+import type { LoadReport } from '../report/load-report.js'
 
 /** What the page pipeline needs from the plugin. */
 export interface PageContext {
@@ -25,6 +26,8 @@ export interface PageContext {
   learned: LearnedClosure
   /** The compressed bodies of cached responses. */
   bodies: EncodedBodies
+  /** The recent loads' report (dev page and console note), when on. */
+  report?: LoadReport
 }
 
 /**

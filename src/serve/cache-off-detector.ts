@@ -65,9 +65,7 @@ export function cacheOffWarning(evidence: CacheOffEvidence, trustFix: string | u
 
 /** Whether the request bypassed the cache (a hard reload, DevTools' "Disable cache") or revalidates (the cache is on). */
 export function isForcedOrConditional(headers: IncomingHttpHeaders): boolean {
-  return (
-    bypassesCache(headers) || headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
-  )
+  return bypassesCache(headers) || headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
 }
 
 /** Whether the request carries `Cache-Control: no-cache`/`no-store` or `Pragma: no-cache`, as a hard reload and DevTools' "Disable cache" send. */
