@@ -290,8 +290,7 @@ export function writeReports({ meta, results, figures, name, readme }) {
     const text = fs.readFileSync(readmePath, 'utf8')
     const start = text.indexOf(README_START)
     const end = text.indexOf(README_END)
-    if (start < 0 || end < start)
-      throw new Error(`docs/performance.md has no ${README_START} … ${README_END} block to update`)
+    if (start < 0 || end < start) throw new Error(`docs/performance.md has no ${README_START} … ${README_END} block to update`)
     const body = `${table}\n\n![median load times](../bench/results/latest.svg)`
     fs.writeFileSync(readmePath, `${text.slice(0, start + README_START.length)}\n${body}\n${text.slice(end)}`)
     files.push(readmePath)
