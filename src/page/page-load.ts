@@ -107,7 +107,7 @@ export class PageLoad implements HtmlPhases {
     // The whole body ends with this HTML, so pushes must be promised first. A streamed head goes
     // out now; its pushes are awaited before the stream ends.
     if (complete) this.log(await this.pushing)
-    return this.reported ? this.context.report!.noted(this.reported, edited) : edited
+    return this.reported ? (this.context.report?.noted(this.reported, edited) ?? edited) : edited
   }
 
   rest(text: string): void {
@@ -154,11 +154,7 @@ export class PageLoad implements HtmlPhases {
     const { plan, learnedOnly } =
       learnedCount > 0 ? withoutStaleForms(found, pageEntries, options.dynamicImports) : { plan: found, learnedOnly: 0 }
     this.forgetMissing(plan)
-    this.reported?.plannedAs(
-      plan.closure.resources.map((r) => r.url),
-      learnedOnly,
-      this.choice.links,
-    )
+    this.reported?.plannedAs(plan.closure.resources, learnedOnly, this.choice.links)
     if (learnedCount > 0) this.planParts.push(`${learnedOnly} learned`)
     const denied = describeDenied(plan.closure.denied)
     if (denied) this.planParts.push(denied)

@@ -51,10 +51,10 @@ export class LoadRecord {
   }
 
   /** The plan is known: the page's closure (its own URLs), how many only learned, and how it went out. */
-  plannedAs(urls: readonly string[], learned: number, preloaded: boolean): void {
-    this.planned = new Set(urls)
+  plannedAs(closure: readonly { url: string }[], learned: number, preloaded: boolean): void {
+    this.planned = new Set(closure.map((resource) => resource.url))
     this.learned = learned
-    this.preloaded = preloaded ? urls.length : 0
+    this.preloaded = preloaded ? closure.length : 0
   }
 
   /** Planned URLs not requested and not pushed: held by the browser (its HTTP cache or memory). */
