@@ -50,7 +50,7 @@ export function reasonsBeforeRequests(record: LoadRecord, trustFix: string | und
 /** One line: what the load cost. */
 export function summaryOf(record: LoadRecord): string {
   return (
-    `${record.requests} module requests, ${kilobytes(record.bytes)}, ${record.fromCache} from cache, ` +
+    `${record.requests} module requests, ${kilobytes(record.bytes)} sent, ${record.fromCache} from cache, ` +
     `${record.pushed} pushed, ${record.preloaded} preloaded, ${record.learned} learned`
   )
 }

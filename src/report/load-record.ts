@@ -23,8 +23,11 @@ export class LoadRecord {
   pushed = 0
   /** Subresource requests that followed on the connection (modules, stylesheets). */
   requests = 0
-  /** Their bytes, where a `Content-Length` said. */
-  bytes = 0
+  private readonly socket: { bytesWritten?: number }
+  private readonly bytesAtStart: number
+  private lastWritten = 0
+  /** What the connection had sent when its next page load began. */
+  private bytesAtEnd: number | undefined
   /** Distinct planned URLs requested. */
   readonly requestedPlanned = new Set<string>()
   /** Requests that carried `no-cache`. */
@@ -47,7 +50,30 @@ export class LoadRecord {
     this.navigation = req.headers['sec-fetch-mode'] === 'navigate' && req.headers['sec-fetch-dest'] === 'document'
     this.htmlBypassedCache = bypassesCache(req.headers)
     this.htmlConditional = req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined
+    // the HTTP/2 session's socket (a request's own `socket` stops counting once its stream is gone)
+    this.socket = (req as { stream?: { session?: { socket?: object } } }).stream?.session?.socket ?? req.socket ?? {}
+    this.bytesAtStart = this.written()
     res.once('finish', () => (this.htmlStatus = res.statusCode))
+  }
+
+  /** Bytes the connection sent from this load's HTML request until its next page load (or now): the HTML's included. */
+  get bytes(): number {
+    return Math.max(0, (this.bytesAtEnd ?? this.written()) - this.bytesAtStart)
+  }
+
+  /** The next page load on the connection began: this load's bytes end here. */
+  ended(): void {
+    this.bytesAtEnd ??= this.written()
+  }
+
+  /** What the connection has sent so far (its last count once it closed: a closed session's socket throws). */
+  private written(): number {
+    try {
+      this.lastWritten = Math.max(this.lastWritten, this.socket.bytesWritten ?? 0)
+    } catch {
+      // closed: keep the last count
+    }
+    return this.lastWritten
   }
 
   /** The plan is known: the page's closure (its own URLs), how many only learned, and how it went out. */

@@ -44,7 +44,7 @@ export function createLoadReportMiddleware(
     }
     if (req.method === 'GET' && resourceKindRequested(req.headers)) {
       const referrer = sameOriginReferrer(req)
-      report.observe(req, res, referrer === undefined ? undefined : learned.windowFor(connectionOf(req), referrer))
+      report.observe(req, referrer === undefined ? undefined : learned.windowFor(connectionOf(req), referrer))
     }
     next()
   }

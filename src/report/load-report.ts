@@ -53,6 +53,7 @@ export class LoadReport {
     const seen = this.seen(connectionOf(req))
     const record = new LoadRecord(this.nextLoad++, pageUrl, `${browserOf(req)} · connection ${seen.number}`, req, res)
     record.cacheOffBefore = (seen.last?.versionedAgain ?? 0) > 0
+    seen.last?.ended()
     seen.last = record
     this.byWindow.set(window, record)
     this.loads.push(record)
@@ -61,14 +62,13 @@ export class LoadReport {
   }
 
   /** A module or stylesheet request in `window` (the page load it belongs to, if any). */
-  observe(req: IncomingMessage, res: ServerResponse, window: LearningWindow | undefined): void {
+  observe(req: IncomingMessage, window: LearningWindow | undefined): void {
     const record = window && this.byWindow.get(window)
     const seen = this.seen(connectionOf(req))
     const versioned = versionRequestOf(req)?.url
     const url = requestedUrl(req)
     if (record) {
       record.requests++
-      res.once('finish', () => (record.bytes += Number(res.getHeader('content-length') ?? 0) || 0))
       if (record.planned.has(url)) record.requestedPlanned.add(url)
       else if (record.planned.size > 0) record.missed++
       if (bypassesCache(req.headers)) record.bypassedCache++

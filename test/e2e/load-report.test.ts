@@ -1,7 +1,7 @@
 import type { Page as ChromiumPage } from 'playwright-core'
 import type { Page as FirefoxPage } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { requireBrowserOrSkip } from '../support/chromium.js'
+import { launchChromium, requireBrowserOrSkip } from '../support/chromium.js'
 import { launchFirefox, requireFirefoxOrSkip } from '../support/firefox.js'
 import { DOCUMENT_REQUEST } from '../support/browser-headers.mjs'
 import { plainGet, TestClient } from '../support/http2-clients.js'
@@ -84,6 +84,28 @@ describe('the load report', () => {
         expect(console.join('\n')).toMatch(/this load is not free: DevTools' "Disable cache" is on/)
       } finally {
         await context.close()
+      }
+    })
+  })
+
+  describe.skipIf(!requireBrowserOrSkip())('in Chromium with a certificate error ignored (no HTTP cache)', () => {
+    it('names the versioned URLs asked for again on a new navigation, and the console says so on the next', async () => {
+      await using t = await startTestServer(app.path)
+      const browser = await launchChromium()
+      try {
+        const context = await browser.newContext({ ignoreHTTPSErrors: true })
+        const console: string[] = []
+        context.on('console', (message) => console.push(message.text()))
+        for (let i = 0; i < 3; i++) {
+          const page = await context.newPage()
+          await page.goto(`${t.origin}/`)
+          await loaded(page)
+        }
+        const row = await latestRow(t, '/', /versioned URLs asked for again/)
+        expect(row).toMatch(/[1-9]\d* versioned URLs asked for again: /)
+        expect(console.join('\n')).toContain('the last load asked again for versioned URLs')
+      } finally {
+        await browser.close()
       }
     })
   })
