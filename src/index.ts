@@ -9,7 +9,7 @@ import { resolveOptions, type Http2PushOptions } from './options.js'
 import { KnownPages } from './page/known-pages.js'
 import { LearnedClosure } from './learn/learned-closure.js'
 import { createLearnableRequests } from './learn/learnable-requests.js'
-import { createLearningMiddleware } from './learn/learning-middleware.js'
+import { connectionOf, createLearningMiddleware } from './learn/learning-middleware.js'
 import { createPageMiddleware } from './page/page-middleware.js'
 import { warmPageClosures } from './page/warmup.js'
 import { ConnectionPushRegistry } from './push/connection-push-state.js'
@@ -27,6 +27,8 @@ import { proxyForcesHttp1 } from './vite-version.js'
 import { LOG_PREFIX, PLUGIN_NAME } from './plugin-name.js'
 import { IdleTracker } from './restart/idle-tracker.js'
 import { RestartRecord } from './restart/restart-record.js'
+import { LoadReport } from './report/load-report.js'
+import { createLoadReportMiddleware } from './report/load-report-page.js'
 
 export type {
   CertificateSource,
@@ -127,6 +129,8 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
       }
       if (resolved.mode !== 'off')
         server.middlewares.use(createLearningMiddleware(learned, createLearnableRequests(server, guard, debug)))
+      const report = resolved.mode === 'off' ? undefined : new LoadReport(server.config.base, () => trustFix)
+      if (report) server.middlewares.use(createLoadReportMiddleware(server.config, report, learned))
       server.middlewares.use(
         createPageMiddleware({
           learned,
@@ -138,6 +142,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
           knownPages,
           bodies,
           record,
+          report,
         }),
       )
       if (resolved.warmup && resolved.mode !== 'off') {
@@ -170,7 +175,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
             if (answer !== 'immutable') return
             immutableResponsesServed++
             const versioned = versionRequestOf(req)
-            if (versioned) cacheOff.servedImmutable(versioned.url, req.headers)
+            if (versioned) cacheOff.servedImmutable(versioned.url, req.headers, connectionOf(req))
           },
           { externalSourceMaps, compression: resolved.compression, bodies },
         )
@@ -186,7 +191,7 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         if (resolved.importMap)
           installFirst(
             server.middlewares,
-            createVersionedRequestMiddleware((url, headers) => cacheOff.requested(url, headers)),
+            createVersionedRequestMiddleware((url, req) => cacheOff.requested(url, req.headers, connectionOf(req))),
           )
       }
     },

@@ -49,7 +49,7 @@ export function connectionOf(req: IncomingMessage): object {
 }
 
 /** The path + query of the request's `Referer` when it names this server, else undefined. */
-function sameOriginReferrer(req: IncomingMessage): string | undefined {
+export function sameOriginReferrer(req: IncomingMessage): string | undefined {
   const referer = req.headers.referer
   const authority = authorityOf(req)
   if (typeof referer !== 'string' || !authority) return undefined

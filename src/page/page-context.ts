@@ -5,6 +5,7 @@ import type { LearnedClosure } from '../learn/learned-closure.js'
 import type { ResolvedOptions } from '../options.js'
 import type { ConnectionPushRegistry } from '../push/connection-push-state.js'
 import type { EncodedBodies } from '../serve/compression.js'
+import type { LoadReport } from '../report/load-report.js'
 import type { RestartRecord } from '../restart/restart-record.js'
 import type { KnownPages } from './known-pages.js'
 
@@ -23,4 +24,6 @@ export interface PageContext {
   bodies: EncodedBodies
   /** What the plugin knew before the last restart (with `restartRecord: true`). */
   record?: RestartRecord
+  /** The recent loads' report (dev page and console note), when on. */
+  report?: LoadReport
 }

@@ -22,6 +22,7 @@ import type { PageContext } from './page-context.js'
 import { LateEntries } from './late-entries.js'
 import { finalPlan, knownPlan, mergeEntries, type FinalPagePlan, type PagePlan } from './page-plan.js'
 import { LOG_PREFIX } from '../plugin-name.js'
+import type { LoadRecord } from '../report/load-record.js'
 
 /** Longest a streamed page's head waits for its closure (for the links) before it goes out as it is. */
 const STREAMED_HEAD_WAIT_MS = 500
@@ -63,6 +64,7 @@ export class PageLoad implements HtmlPhases {
   private readonly late: LateEntries
   /** A streamed page's plan from the graph: recorded with all its entries once its body has ended. */
   private streamedPlan: FinalPagePlan | undefined
+  private readonly reported: LoadRecord | undefined
 
   constructor(
     private readonly context: PageContext,
@@ -76,6 +78,7 @@ export class PageLoad implements HtmlPhases {
     this.learnedEntries = learned.entriesFor(this.pageUrl)
     this.learning = learned.beginLoad(this.pageUrl, connectionOf(req))
     res.once('close', () => learned.htmlEnded(this.learning))
+    this.reported = context.report?.begin(this.pageUrl, req, res, this.learning)
     this.lastEntries = knownPages.get(this.pageUrl)
     this.known = knownPlan(
       graph,
@@ -111,7 +114,7 @@ export class PageLoad implements HtmlPhases {
     // The whole body ends with this HTML, so pushes must be promised first. A streamed head goes
     // out now; its pushes are awaited before the stream ends.
     if (complete) this.log(await this.pushing)
-    return edited
+    return this.reported ? (this.context.report?.noted(this.reported, edited) ?? edited) : edited
   }
 
   rest(text: string): void {
@@ -162,6 +165,7 @@ export class PageLoad implements HtmlPhases {
     this.forgetMissing(plan)
     if (complete) this.context.record?.loaded(this.pageUrl, pageEntries, plan.closure.resources)
     else this.streamedPlan = plan
+    this.reported?.plannedAs(plan.closure.resources, learnedOnly, this.choice.links)
     if (learnedCount > 0) this.planParts.push(`${learnedOnly} learned`)
     const denied = describeDenied(plan.closure.denied)
     if (denied) this.planParts.push(denied)
@@ -225,6 +229,7 @@ export class PageLoad implements HtmlPhases {
 
   /** The one line logged per page load (with `log: true`). */
   private log(stats: PushStats | undefined): void {
+    if (this.reported) this.reported.pushed = stats?.pushed ?? 0
     if (!this.context.options.log) return
     const parts = [this.linksPart, ...this.planParts, stats && describePushes(stats)].filter(
       (part) => part !== undefined,

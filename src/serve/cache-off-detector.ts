@@ -1,6 +1,6 @@
-// Notices a browser whose HTTP cache is off: it asks again for an immutable versioned URL it was
-// already given. The usual cause is a certificate the browser does not trust (Chromium keeps
-// nothing in its HTTP cache for an origin with a certificate error).
+// Notices a browser whose HTTP cache is off: it asks again, on the connection it was given it on,
+// for an immutable versioned URL. The usual cause is a certificate the browser does not trust
+// (Chromium keeps nothing in its HTTP cache for an origin with a certificate error).
 import type { IncomingHttpHeaders } from 'node:http'
 
 export interface CacheOffEvidence {
@@ -12,43 +12,44 @@ export interface CacheOffEvidence {
 
 export interface CacheOffDetector {
   /**
-   * Call when a response for `url` went out with `Cache-Control: immutable`. Pass the request's
-   * headers when known, so a second browser's first request is not taken for a repeat.
+   * Call when a response for `url` went out with `Cache-Control: immutable`, with the request's
+   * headers and its connection (`connectionOf`: the HTTP/2 session, or the socket).
    */
-  servedImmutable(url: string, requestHeaders?: IncomingHttpHeaders): void
-  /** Call for every request; warns (once per detector) when it repeats an immutable URL. */
-  requested(url: string, headers: IncomingHttpHeaders): void
+  servedImmutable(url: string, headers: IncomingHttpHeaders, connection: object): void
+  /** Call for every request; warns (once per detector) when it repeats an immutable URL on the same connection. */
+  requested(url: string, headers: IncomingHttpHeaders, connection: object): void
 }
 
-// URLs remembered at most; the oldest are forgotten first.
-const MAX_URLS = 20_000
-const ANY_CLIENT = ''
+// URLs remembered per connection at most; the oldest are forgotten first.
+const MAX_URLS_PER_CONNECTION = 20_000
 
 /**
- * `onWarn` is called at most once, for the first request that asks again for an immutable URL the
- * same browser (same User-Agent) was served. Requests the user forced are not evidence: a hard
- * reload (`Cache-Control: no-cache` or `Pragma: no-cache`) or a revalidation (`If-None-Match`,
- * `If-Modified-Since`: the cache is on).
+ * `onWarn` is called at most once, for the first request that asks again for an immutable URL
+ * served on the same connection (HTTP/2 session, or socket). Only one client's own evidence
+ * counts: a second profile, a private window or a container of the same browser has its own
+ * connections (and its own cache), so its first load is never taken for a repeat, even with the
+ * same User-Agent. Requests the user forced are not evidence either: a hard reload or DevTools'
+ * "Disable cache" (`Cache-Control: no-cache`, `Pragma: no-cache`) or a revalidation
+ * (`If-None-Match`, `If-Modified-Since`: the cache is on).
  */
 export function createCacheOffDetector(onWarn: (evidence: CacheOffEvidence) => void): CacheOffDetector {
-  const served = new Map<string, Set<string>>()
+  let served = new WeakMap<object, Set<string>>()
   let warned = false
 
   return {
-    servedImmutable(url, requestHeaders) {
+    servedImmutable(url, _headers, connection) {
       if (warned) return
-      const clients = served.get(url) ?? new Set<string>()
-      clients.add(requestHeaders ? clientOf(requestHeaders) : ANY_CLIENT)
-      served.delete(url)
-      served.set(url, clients)
-      if (served.size > MAX_URLS) served.delete(served.keys().next().value as string)
+      const urls = served.get(connection) ?? new Set<string>()
+      urls.delete(url)
+      urls.add(url)
+      if (urls.size > MAX_URLS_PER_CONNECTION) urls.delete(urls.values().next().value as string)
+      served.set(connection, urls)
     },
-    requested(url, headers) {
+    requested(url, headers, connection) {
       if (warned || isForcedOrConditional(headers)) return
-      const clients = served.get(url)
-      if (!clients || !(clients.has(ANY_CLIENT) || clients.has(clientOf(headers)))) return
+      if (!served.get(connection)?.has(url)) return
       warned = true
-      served.clear()
+      served = new WeakMap()
       onWarn({ url, userAgent: single(headers['user-agent']) })
     },
   }
@@ -62,19 +63,19 @@ export function cacheOffWarning(evidence: CacheOffEvidence, trustFix: string | u
   return `A browser fetched ${evidence.url} again although it was served as immutable: its HTTP cache is off. Likely cause: ${cause}`
 }
 
-function isForcedOrConditional(headers: IncomingHttpHeaders): boolean {
+/** Whether the request bypassed the cache (a hard reload, DevTools' "Disable cache") or revalidates (the cache is on). */
+export function isForcedOrConditional(headers: IncomingHttpHeaders): boolean {
+  return bypassesCache(headers) || headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
+}
+
+/** Whether the request carries `Cache-Control: no-cache`/`no-store` or `Pragma: no-cache`, as a hard reload and DevTools' "Disable cache" send. */
+export function bypassesCache(headers: IncomingHttpHeaders): boolean {
   const cacheControl = single(headers['cache-control'])?.toLowerCase() ?? ''
   return (
     cacheControl.includes('no-cache') ||
     cacheControl.includes('no-store') ||
-    single(headers.pragma)?.toLowerCase().includes('no-cache') === true ||
-    headers['if-none-match'] !== undefined ||
-    headers['if-modified-since'] !== undefined
+    single(headers.pragma)?.toLowerCase().includes('no-cache') === true
   )
-}
-
-function clientOf(headers: IncomingHttpHeaders): string {
-  return single(headers['user-agent']) ?? 'no user agent'
 }
 
 function single(value: string | string[] | undefined): string | undefined {

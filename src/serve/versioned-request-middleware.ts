@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Connect } from 'vite'
 import { createMarkerMiddleware } from './marker-middleware.js'
 import { VERSION } from './versioned-url.js'
@@ -28,10 +28,10 @@ export function versionRequestOf(req: IncomingMessage): VersionRequest | undefin
  * put back when the plugin leaves the request to Vite ({@link restoreIfNoneMatch}).
  */
 export function createVersionedRequestMiddleware(
-  onVersionedRequest: (url: string, headers: IncomingHttpHeaders) => void,
+  onVersionedRequest: (url: string, req: IncomingMessage) => void,
 ): Connect.NextHandleFunction {
   return createMarkerMiddleware('http2PushVersionedRequestMiddleware', VERSION, (req, taken) => {
-    onVersionedRequest(taken.url, req.headers)
+    onVersionedRequest(taken.url, req)
     const ifNoneMatch = req.headers['if-none-match']
     delete req.headers['if-none-match']
     versionRequests.set(req, { url: taken.url, version: taken.version, ifNoneMatch })

@@ -8,6 +8,7 @@ import { createServer, type Plugin, type ViteDevServer } from 'vite'
 import http2Push, { type Http2PushOptions } from 'vite-plugin-http2-push'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createCacheOffDetector, type CacheOffEvidence } from '../../src/serve/cache-off-detector.js'
+import { connectionOf } from '../../src/learn/learning-middleware.js'
 import { capturingLogger } from '../support/capturing-logger.js'
 import { CHROMIUM_ARGS_CHECKING_CERTIFICATES, chromiumPath, requireBrowserOrSkip } from '../support/chromium.js'
 import {
@@ -69,12 +70,12 @@ function recorder(requests: Request[], cacheOff: CacheOffEvidence[]): Plugin {
       server.middlewares.use((req, res, next) => {
         const url = req.url ?? ''
         requests.push({ url, headers: req.headers })
-        detector.requested(url, req.headers)
+        detector.requested(url, req.headers, connectionOf(req))
         if (url !== IMMUTABLE_URL) return next()
         res.setHeader('Content-Type', 'text/javascript')
         res.setHeader('Cache-Control', 'public, max-age=31536000, immutable')
         res.end('window.vendorLoaded = true\n')
-        detector.servedImmutable(url, req.headers)
+        detector.servedImmutable(url, req.headers, connectionOf(req))
       })
     },
   }
