@@ -20,6 +20,8 @@
 //   --reload-runs N  reload scenario: runs per configuration, each in a new profile (default 3)
 //   --reload-configs LIST  vite-h1,vite-h2,plugin,plugin-nomap,plugin-raw,plugin-always,bundled,immutable
 //                    (default all but plugin-raw and plugin-always)
+//   --browsers LIST  reload scenario: chromium,firefox (default chromium); firefox = Debian's
+//                    firefox-esr over WebDriver BiDi, a new profile per run, certificate exception
 //   --restart-configs LIST  restart scenario (issue 19): vite-h2,plugin,plugin-norecord,immutable,bundled
 //                    (default all; it uses --reload-runs)
 //   --pause MS       pause between two loads (default 1000)
@@ -36,6 +38,7 @@ import { parseArgs } from 'node:util'
 import { prepareApp } from './lib/apps.mjs'
 import { startChild, tail } from './lib/child.mjs'
 import { Browser } from './lib/chromium.mjs'
+import { FIREFOX_TRUST, firefoxAvailable, firefoxPath } from './lib/firefox.mjs'
 import { loopback, startLink, startTunnel, tunlinkUnavailable } from './lib/link.mjs'
 import { describeMachine } from './lib/proc.mjs'
 import { RELOAD_CONFIGS, runReloadBlock } from './lib/reload.mjs'
@@ -57,6 +60,7 @@ const { values: argv } = parseArgs({
     'reload-runs': { type: 'string' },
     'reload-configs': { type: 'string' },
     'restart-configs': { type: 'string' },
+    browsers: { type: 'string' },
     latency: { type: 'string' },
     apps: { type: 'string' },
     pause: { type: 'string' },
@@ -90,6 +94,10 @@ const options = {
   )
     .split(',')
     .map((s) => s.trim()),
+  browsers: (argv.browsers ?? 'chromium')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
   apps: (argv.apps ?? (quick ? 'generated' : 'generated,lodash,playground,sveltekit'))
     .split(',')
     .map((s) => s.trim())
@@ -119,6 +127,9 @@ for (const scenario of options.scenarios)
 for (const id of options.reloadConfigs)
   if (!RELOAD_CONFIGS.some((c) => c.id === id))
     fail(`--reload-configs takes ${RELOAD_CONFIGS.map((c) => c.id).join(',')}, not ${id}`)
+for (const name of options.browsers)
+  if (!['chromium', 'firefox'].includes(name)) fail(`--browsers takes chromium and/or firefox, not ${name}`)
+if (options.browsers.length === 0) fail('--browsers takes chromium and/or firefox')
 for (const id of options.restartConfigs)
   if (!RESTART_CONFIGS.some((c) => c.id === id))
     fail(`--restart-configs takes ${RESTART_CONFIGS.map((c) => c.id).join(',')}, not ${id}`)
@@ -533,6 +544,8 @@ async function main() {
   const { chromiumPath, chromiumAvailable, CHROMIUM_ARGS } = await importSupport('chromium')
   if (!chromiumAvailable())
     fail(`Chromium not found at ${chromiumPath()} (apt-get install chromium, or set CHROMIUM_PATH)`)
+  if (options.scenarios.includes('reload') && options.browsers.includes('firefox') && !firefoxAvailable())
+    fail(`Firefox not found at ${firefoxPath()} (apt-get install firefox-esr, or set FIREFOX_PATH)`)
   await ensureCertificate()
   const latencies = options.latencies.map(parseLatency)
   const latencyNote = latencies.some((l) => !l.tunnel && (l.rttMs > 0 || l.rateMbit > 0))
@@ -542,7 +555,7 @@ async function main() {
   const reload = options.scenarios.includes('reload')
   const restart = options.scenarios.includes('restart')
   say(
-    `bench: ${options.scenarios.join(' + ')}; apps ${options.apps.join(', ')}; ${latencies.map((l) => l.label).join('; ')}; ${cold ? `cold: ${options.runs} warm runs + 1 cold` : ''}${cold && reload ? '; ' : ''}${reload ? `reload: ${options.reloadRuns} runs × (cold + ${options.reloads} reloads + edit) × ${options.reloadConfigs.join(',')}` : ''}${restart ? `; restart: ${options.reloadRuns} runs × (start, cold, reloads, restart, reload) × ${options.restartConfigs.join(',')}` : ''}; logs in ${path.relative(REPO, LOGS)}`,
+    `bench: ${options.scenarios.join(' + ')}; apps ${options.apps.join(', ')}; ${latencies.map((l) => l.label).join('; ')}; ${cold ? `cold: ${options.runs} warm runs + 1 cold` : ''}${cold && reload ? '; ' : ''}${reload ? `reload: ${options.reloadRuns} runs × (cold + ${options.reloads} reloads + edit) × ${options.reloadConfigs.join(',')} in ${options.browsers.join(', ')}` : ''}${restart ? `; restart: ${options.reloadRuns} runs × (start, cold, reloads, restart, reload) × ${options.restartConfigs.join(',')}` : ''}; logs in ${path.relative(REPO, LOGS)}`,
   )
   if (latencyNote) say(`bench: no tunlink (${latencyNote}); latency comes from a delaying TCP proxy (no bandwidth cap)`)
 
@@ -562,6 +575,7 @@ async function main() {
   const figures = []
   const links = []
   let chromiumVersion
+  let firefoxVersion
   for (const latency of latencies) {
     const link = latency.tunnel
       ? await startTunnel(latency.rttMs, path.join(LOGS, `link-${latency.key}.log`))
@@ -615,6 +629,9 @@ async function main() {
             },
             logs: LOGS,
             results: reloadResults,
+            firefoxVersion: (version) => {
+              firefoxVersion = version
+            },
             measureRtt: async (url) => {
               const target = new URL(url)
               const rtt = await pushClient.request('rtt', { host: target.hostname, port: Number(target.port) })
@@ -666,6 +683,7 @@ async function main() {
     machine: {
       ...describeMachine(),
       chromium: chromiumVersion ?? chromiumVersionOf(chromiumPath()),
+      ...(firefoxVersion ? { firefox: firefoxVersion, firefoxTrust: FIREFOX_TRUST } : {}),
       vite: JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules/vite/package.json'), 'utf8')).version,
     },
     options,

@@ -254,7 +254,7 @@ export class Browser {
 }
 
 /** Per document: Resource Timing keeps every entry, and the tab counts its documents (a reload, or Vite's full-reload, makes a new one). */
-const PROFILE_INIT_SCRIPT = `try { performance.setResourceTimingBufferSize(100000) } catch {}
+export const PROFILE_INIT_SCRIPT = `try { performance.setResourceTimingBufferSize(100000) } catch {}
 try {
   sessionStorage.setItem('__benchDocuments', String(Number(sessionStorage.getItem('__benchDocuments') || 0) + 1))
   sessionStorage.setItem('__benchOrigins', JSON.stringify([...JSON.parse(sessionStorage.getItem('__benchOrigins') || '[]'), performance.timeOrigin]))
@@ -281,20 +281,22 @@ const PROFILE_SUMMARY = `(() => {
 
 const DOCUMENT_STATE = `({ timeOrigin: performance.timeOrigin, origins: (() => { try { return JSON.parse(sessionStorage.getItem('__benchOrigins') || '[]') } catch { return [] } })(), documents: (() => { try { return Number(sessionStorage.getItem('__benchDocuments') || 0) } catch { return 0 } })(), loadedAt: typeof globalThis.__appLoadedAt === 'number' ? globalThis.__appLoadedAt : null, edit: globalThis.__benchEdit ?? null })`
 
-class ProfileTab {
+/** A tab of a profile: timed loads (navigation start → `__appLoadedAt`) and what the page reports. Firefox's tab (firefox.mjs) extends it. */
+export class ProfileTab {
   constructor(browser, sessionId) {
     this.browser = browser
     this.sessionId = sessionId
   }
 
+  /** Evaluates `expression` in the page, returns its value. */
+  async evaluate(expression) {
+    const { result } = await this.browser.send('Runtime.evaluate', { expression, returnByValue: true }, this.sessionId)
+    return result?.value
+  }
+
   async state() {
     try {
-      const { result } = await this.browser.send(
-        'Runtime.evaluate',
-        { expression: DOCUMENT_STATE, returnByValue: true },
-        this.sessionId,
-      )
-      return result?.value ?? { documents: 0, loadedAt: null }
+      return (await this.evaluate(DOCUMENT_STATE)) ?? { documents: 0, loadedAt: null }
     } catch {
       // the context is being replaced by a navigation
       return { documents: 0, loadedAt: null }
@@ -344,12 +346,7 @@ class ProfileTab {
         wallMs,
         fellBack,
       }
-    const { result } = await this.browser.send(
-      'Runtime.evaluate',
-      { expression: PROFILE_SUMMARY, returnByValue: true },
-      this.sessionId,
-    )
-    const summary = result.value
+    const summary = await this.evaluate(PROFILE_SUMMARY)
     const after = await this.state()
     return {
       ok: summary.flag === 'true',
@@ -375,6 +372,11 @@ class ProfileTab {
 
   /** F5: CDP Page.reload (a normal reload: the page is revalidated, fresh subresources come from cache). */
   reload(options) {
-    return this.timed(() => this.browser.send('Page.reload', {}, this.sessionId), options)
+    return this.timed(() => this.f5(), options)
+  }
+
+  /** F5 without waiting for the page (a fallback inside `timed`). */
+  f5() {
+    return this.browser.send('Page.reload', {}, this.sessionId)
   }
 }

@@ -1,11 +1,13 @@
 // The reload scenario (issue 9): Chromium with a real on-disk profile per configuration run (HTTP
-// cache and V8 code cache work; the certificate trusted by its key), one cold load, then F5
+// cache and V8 code cache work; the certificate trusted by its key), and with `--browsers` Firefox
+// too (a new profile per run, a certificate exception: firefox.mjs), one cold load, then F5
 // reloads (CDP Page.reload), then "edit one leaf module, then reload". Per step: the load time,
 // modules served from the browser cache (Resource Timing transferSize 0), requests that reached
 // the server and bytes it wrote (counted by serve.mjs), browser and server CPU.
 import fs from 'node:fs'
 import path from 'node:path'
 import { Browser } from './chromium.mjs'
+import { Firefox } from './firefox.mjs'
 
 /** The reload scenario's configurations. Every one has its own server process. */
 export const RELOAD_CONFIGS = [
@@ -39,7 +41,8 @@ const kb = (bytes) => (bytes === undefined ? '?' : `${Math.round(bytes / 1024)} 
  * One app at one latency: starts every configuration's server, then alternates the
  * configurations run by run. Each (configuration, run) gets a new browser with a new profile.
  *
- * ctx: { app, link, latency, options, say, startServer, waitUntilIdle, chromium: { path, args }, serverSpki, logs, results }
+ * ctx: { app, link, latency, options (options.browsers: chromium and/or firefox), say, startServer, waitUntilIdle,
+ *   chromium: { path, args }, serverSpki, logs, results, firefoxVersion(version) }
  */
 export async function runReloadBlock(ctx) {
   const { app, link, latency, options, say, results } = ctx
@@ -81,14 +84,22 @@ export async function runReloadBlock(ctx) {
     await ctx.waitUntilIdle(servers)
     const probe = servers.get('vite-h2') ?? [...servers.values()][0]
     if (probe) say(`  TCP connect round trip: ${(await ctx.measureRtt(probe.origin)).toFixed(1)} ms`)
+    // Firefox runs in the bench's own network namespace only (its BiDi socket is on 127.0.0.1)
+    const browsers = (options.browsers ?? ['chromium']).filter((name) => {
+      if (name !== 'firefox' || !link.clientNs) return true
+      say(`  firefox: skipped at ${latency.label} (the link puts the browser in a network namespace)`)
+      return false
+    })
     for (let run = 0; run < runs; run++) {
-      for (const config of configs) {
-        const entry = servers.get(config.id)
-        if (!entry) continue
-        const records = await oneRun({ ...ctx, config, entry, run, editFile, original })
-        results.push(...records)
-        // the edit and its restore reach every server (and bundledDev rebuilds): let them settle
-        await ctx.waitUntilIdle(servers, { quiet: true, intervalMs: 500 })
+      for (const browserName of browsers) {
+        for (const config of configs) {
+          const entry = servers.get(config.id)
+          if (!entry) continue
+          const records = await oneRun({ ...ctx, config, entry, run, editFile, original, browserName })
+          results.push(...records)
+          // the edit and its restore reach every server (and bundledDev rebuilds): let them settle
+          await ctx.waitUntilIdle(servers, { quiet: true, intervalMs: 500 })
+        }
       }
     }
   } finally {
@@ -111,21 +122,35 @@ async function oneRun({
   chromium,
   serverSpki,
   logs,
+  browserName = 'chromium',
+  firefoxVersion,
 }) {
   const { server, origin } = entry
   const url = `${origin}${app.page}`
   const records = []
-  const base = { app: app.name, latency: latency.key, rttMs: latency.rttMs, config: config.id, run }
+  const base = {
+    app: app.name,
+    latency: latency.key,
+    rttMs: latency.rttMs,
+    config: config.id,
+    run,
+    browser: browserName,
+  }
+  const logFile = path.join(logs, `${browserName}-reload-${app.name}-${latency.key}-${config.id}.log`)
   let browser
   try {
-    browser = await Browser.launch({
-      chromiumPath: chromium.path,
-      chromiumArgs: chromium.args,
-      netns: link.clientNs,
-      // the certificate this server presents now, trusted by its key
-      spkiHash: await serverSpki(origin),
-      logFile: path.join(logs, `chromium-reload-${app.name}-${latency.key}-${config.id}.log`),
-    })
+    browser =
+      browserName === 'firefox'
+        ? await Firefox.launch({ logFile })
+        : await Browser.launch({
+            chromiumPath: chromium.path,
+            chromiumArgs: chromium.args,
+            netns: link.clientNs,
+            // the certificate this server presents now, trusted by its key
+            spkiHash: await serverSpki(origin),
+            logFile,
+          })
+    if (browserName === 'firefox') firefoxVersion?.(browser.version)
     const tab = await browser.openProfileTab()
     const step = async (name, index, action) => {
       const before = await server.request('stats')
@@ -150,7 +175,7 @@ async function oneRun({
       }
       records.push(record)
       say(
-        `  run ${run + 1} ${config.id.padEnd(9)} ${`${name}${name === 'reload' ? ` ${index}` : ''}`.padEnd(8)} ${record.ok ? fmt(record.ms).padStart(8) : `FAILED: ${record.error}`}  from cache ${record.fromCache ?? '?'}/${record.resources ?? '?'}, server: ${record.serverRequests} requests (${record.serverNotModified} × 304), ${kb(record.bytes)}; CPU browser ${fmt(record.browserCpuMs)}, server ${fmt(record.serverCpuMs)}${name === 'edit' ? `; edit ${record.editShown ? 'shown' : 'NOT shown'}${record.fellBack ? ' (F5: the server did not reload the page)' : ''}` : ''}${record.pluginLog ? `  | ${record.pluginLog.line.replace(/^.*\] /, '')}` : ''}`,
+        `  run ${run + 1} ${browserName === 'chromium' ? '' : `${browserName} `}${config.id.padEnd(9)} ${`${name}${name === 'reload' ? ` ${index}` : ''}`.padEnd(8)} ${record.ok ? fmt(record.ms).padStart(8) : `FAILED: ${record.error}`}  from cache ${record.fromCache ?? '?'}/${record.resources ?? '?'}, server: ${record.serverRequests} requests (${record.serverNotModified} × 304), ${kb(record.bytes)}; CPU browser ${fmt(record.browserCpuMs)}, server ${fmt(record.serverCpuMs)}${name === 'edit' ? `; edit ${record.editShown ? 'shown' : 'NOT shown'}${record.fellBack ? ' (F5: the server did not reload the page)' : ''}` : ''}${record.pluginLog ? `  | ${record.pluginLog.line.replace(/^.*\] /, '')}` : ''}`,
       )
       return record
     }
@@ -165,7 +190,7 @@ async function oneRun({
         () => fs.promises.writeFile(editFile, `${original}\nglobalThis.__benchEdit = ${JSON.stringify(tag)}\n`),
         {
           timeoutMs,
-          fallback: () => browser.send('Page.reload', {}, tab.sessionId),
+          fallback: () => tab.f5(),
           fallbackAfterMs: 4000,
         },
       )
@@ -174,7 +199,7 @@ async function oneRun({
     edit.tag = tag
   } catch (error) {
     records.push({ ...base, step: 'cold', ok: false, error: error.message })
-    say(`  run ${run + 1} ${config.id} FAILED: ${error.message}`)
+    say(`  run ${run + 1} ${browserName} ${config.id} FAILED: ${error.message}`)
   } finally {
     await browser?.close()
     fs.writeFileSync(editFile, original)
