@@ -244,8 +244,6 @@ export class PageLoad implements HtmlPhases {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 const ownUrl = (resource: ServedResource) => resource.url

@@ -51,7 +51,7 @@ export function createLoadReportMiddleware(
 }
 
 /** The report as an HTML page, every value escaped. */
-export function renderReport(report: LoadReport, trustFix: string | undefined): string {
+function renderReport(report: LoadReport, trustFix: string | undefined): string {
   const rows = report.newestFirst().map((record) => {
     const reasons = reasonsOf(record, trustFix)
     const status = record.htmlStatus === undefined ? 'pending' : String(record.htmlStatus)
@@ -74,6 +74,6 @@ export function renderReport(report: LoadReport, trustFix: string | undefined): 
 }
 
 /** Text for HTML content and quoted attribute values. */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }

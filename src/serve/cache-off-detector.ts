@@ -64,7 +64,7 @@ export function cacheOffWarning(evidence: CacheOffEvidence, trustFix: string | u
 }
 
 /** Whether the request bypassed the cache (a hard reload, DevTools' "Disable cache") or revalidates (the cache is on). */
-export function isForcedOrConditional(headers: IncomingHttpHeaders): boolean {
+function isForcedOrConditional(headers: IncomingHttpHeaders): boolean {
   return bypassesCache(headers) || headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
 }
 
