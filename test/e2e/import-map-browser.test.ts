@@ -264,11 +264,12 @@ document.documentElement.dataset.loaded = 'true'
     // a browser that ignores certificate errors keeps nothing in its HTTP cache, as one whose user clicked through
     const browser = await launchChromium()
     try {
-      const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage()
+      // one client (one context, one connection), a new tab per visit: a tab's memory cache does not carry over
+      const context = await browser.newContext({ ignoreHTTPSErrors: true })
       for (let visit = 0; visit < 3; visit++) {
+        const page = await context.newPage()
         await page.goto(`${s.t.origin}/`)
         await page.waitForFunction(() => document.documentElement.dataset.loaded === 'true')
-        await page.goto('about:blank')
       }
     } finally {
       await browser.close()
