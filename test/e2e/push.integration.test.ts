@@ -148,7 +148,8 @@ describe('delivery modes', () => {
   afterAll(() => app?.remove())
 
   async function loadWith(mode: 'push' | 'preload' | 'off', enablePush: boolean) {
-    await using t = await startTestServer(app.root, { mode }, app.config)
+    // each server on this app is a first start, not a restart: no record of the one before
+    await using t = await startTestServer(app.root, { mode, restartRecord: false }, app.config)
     await using client = new TestClient(t.origin, { enablePush })
     const load = await client.loadPage('/')
     return { load, pushes: client.pushes.length }
