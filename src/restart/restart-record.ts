@@ -44,7 +44,7 @@ interface LivePage {
  * modules whose files are unchanged; a check at idle time then transforms the closure and
  * corrects the record where a version was wrong. Written at idle time and on close, atomically.
  */
-/** Share of a page's recorded modules that must still hold for the record to answer the page. */
+/** Share of a page's recorded modules that must still hold (current in the graph, or unchanged on disk) for the record to answer the page. */
 const MIN_RECORDED_SHARE = 0.9
 
 export class RestartRecord {

@@ -94,7 +94,8 @@ describe('the npm pack tarball in a fresh app', () => {
 
   afterAll(() => {
     vite?.kill()
-    if (app) fs.rmSync(app, { recursive: true, force: true })
+    // the killed server may still be writing its cache folder (the restart record) for a moment
+    if (app) fs.rmSync(app, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
   })
 
   it('prints an https Local URL and pushes the whole closure with identical bytes', async () => {
