@@ -44,9 +44,6 @@ interface LivePage {
  * modules whose files are unchanged; a check at idle time then transforms the closure and
  * corrects the record where a version was wrong. Written at idle time and on close, atomically.
  */
-/** Share of a page's recorded modules that must still hold (current in the graph, or unchanged on disk) for the record to answer the page. */
-const MIN_RECORDED_SHARE = 0.9
-
 export class RestartRecord {
   private data: RestartRecordData | undefined
   private pages = new Map<string, RecordedPage>()
@@ -110,12 +107,10 @@ export class RestartRecord {
     }
     const optimizer = optimizerHash(this.context.server)
     const closure = await recordedClosure(this.data, page, graph, guard, this.snapshots, optimizer)
-    // a record that no longer holds most of the page (files or dependencies changed) would list
-    // too little: the page waits for its transform instead, as without a record
-    if (closure.fromRecord.size < MIN_RECORDED_SHARE * page.closure.length) {
-      this.context.debug?.(
-        `${pageUrl}: only ${closure.fromRecord.size} of ${page.closure.length} versions still hold; not used`,
-      )
+    // a record none of whose versions still holds (dependencies re-optimized, files changed)
+    // would list only what the graph has: the page waits for its transform instead, as without one
+    if (closure.fromRecord.size === 0) {
+      this.context.debug?.(`${pageUrl}: none of its ${page.closure.length} recorded versions still holds; not used`)
       return undefined
     }
     this.checkLater(pageUrl, entries, closure.fromRecord)
