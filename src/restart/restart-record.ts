@@ -107,10 +107,10 @@ export class RestartRecord {
     }
     const optimizer = optimizerHash(this.context.server)
     const closure = await recordedClosure(this.data, page, graph, guard, this.snapshots, optimizer)
-    // a record none of whose versions still holds (dependencies re-optimized, files changed)
-    // would list only what the graph has: the page waits for its transform instead, as without one
-    if (closure.fromRecord.size === 0) {
-      this.context.debug?.(`${pageUrl}: none of its ${page.closure.length} recorded versions still holds; not used`)
+    // a record of which under 90% still holds (dependencies re-optimized, files changed) would list
+    // too little: the page waits for its transform instead, as without one
+    if (closure.resources.length < 0.9 * page.closure.length) {
+      this.context.debug?.(`${pageUrl}: under 90% of its ${page.closure.length} recorded modules still hold; not used`)
       return undefined
     }
     this.checkLater(pageUrl, entries, closure.fromRecord)

@@ -92,11 +92,15 @@ describe('the npm pack tarball in a fresh app', () => {
     })
   }, 180_000)
 
-  afterAll(() => {
-    vite?.kill()
-    // the killed server may still be writing its cache folder (the restart record) for a moment
+  afterAll(async () => {
+    // the server writes its cache folder (the restart record) as it closes: wait for it to exit
+    if (vite && vite.exitCode === null) {
+      const exited = new Promise((resolve) => vite!.once('exit', resolve))
+      vite.kill()
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))])
+    }
     if (app) fs.rmSync(app, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
-  })
+  }, 30_000)
 
   it('prints an https Local URL and pushes the whole closure with identical bytes', async () => {
     expect(origin).toMatch(/^https:\/\/localhost:\d+$/)
