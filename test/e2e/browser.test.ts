@@ -193,7 +193,7 @@ describe.skipIf(!requireBrowserOrSkip())('the playground in Chromium over HTTP/2
       expect(lines).toHaveLength(1)
       // with the bytes the closure costs this client: external source maps, no compression on loopback
       expect(lines[0]).toMatch(
-        /\/: \d{3} modulepreload links; import map of \d+; (\d+ learned; )?not compressed: loopback, RTT [^;]+; \d{3} modules, [\d.]+ [kM]B \(−\d+%\), \d+ ms/,
+        /\/: \d{3} modulepreload links; import map of \d+; (\d+ learned; )?(\d+ of \d+ versions from the restart record; )?not compressed: loopback, RTT [^;]+; \d{3} modules, [\d.]+ [kM]B \(−\d+%\), \d+ ms/,
       )
       expect(lines[0]).not.toContain('pushed')
       expect(playground.api.rememberedPushCount).toBe(0)
