@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import type { Http2SecureServer, ServerHttp2Session } from 'node:http2'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +21,8 @@ export interface Playground {
 /** Starts the playground exactly as `vite` would, from its own config file, on an ephemeral port. */
 export async function startPlayground(): Promise<Playground> {
   const logs: string[] = []
+  // every start here is a first start: no restart record left by an earlier test's server
+  fs.rmSync(path.join(PLAYGROUND, 'node_modules/.vite/http2-push-record.json'), { force: true })
   const server = await createServer({
     configFile: path.join(PLAYGROUND, 'vite.config.ts'),
     root: PLAYGROUND,
