@@ -99,6 +99,8 @@ export class RestartRecord {
     const page = this.pages.get(pageUrl)
     const { graph, guard, dynamicImports } = this.context
     if (!this.data || !page || !sameEntries(page.entries, entries)) return undefined
+    // only until this process has planned the page itself: a reload after that takes the graph's plan
+    if (this.seen.has(pageUrl)) return undefined
     if (graph.cachedClosure(entries, dynamicImports)) return undefined
     if (this.config !== this.data.inputs) {
       if (!this.toldInputs) this.context.debug?.(`restart record not used: the config or the plugins changed`)
