@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import type { Http2Session } from 'node:http2'
 
 type WithOriginalUrl = IncomingMessage & { originalUrl?: string }
 
@@ -18,4 +19,14 @@ export function rewriteRequestUrl(req: IncomingMessage, url: string): void {
 export function authorityOf(req: IncomingMessage): string | undefined {
   const value = req.headers[':authority'] ?? req.headers.host
   return typeof value === 'string' ? value : undefined
+}
+
+/** The HTTP/2 session a request came on; undefined for HTTP/1.1 (and for the plugin's in-process requests). */
+export function http2SessionOf(req: IncomingMessage): Http2Session | undefined {
+  return (req as IncomingMessage & { stream?: { session?: Http2Session } }).stream?.session ?? undefined
+}
+
+/** What identifies a client's connection: its HTTP/2 session, or its socket for HTTP/1.1. */
+export function connectionOf(req: IncomingMessage): object {
+  return http2SessionOf(req) ?? req.socket
 }

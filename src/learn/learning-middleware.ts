@@ -3,7 +3,7 @@ import type { Connect } from 'vite'
 import { isInProcessRequest } from '../render/in-process-request.js'
 import { resourceKindRequested } from '../graph/resource-request.js'
 import { parseVersionedUrl } from '../serve/versioned-url.js'
-import { authorityOf, requestedUrl } from '../graph/request-url.js'
+import { authorityOf, connectionOf, requestedUrl } from '../graph/request-url.js'
 import type { LearnedClosure } from './learned-closure.js'
 import type { LearnableRequests } from './learnable-requests.js'
 
@@ -41,11 +41,6 @@ export function createLearningMiddleware(
     }
     next()
   }
-}
-
-/** What identifies a client's connection: its HTTP/2 session, or its socket for HTTP/1.1. */
-export function connectionOf(req: IncomingMessage): object {
-  return (req as IncomingMessage & { stream?: { session?: object } }).stream?.session ?? req.socket
 }
 
 /** The path + query of the request's `Referer` when it names this server, else undefined. */

@@ -1,7 +1,9 @@
-import { LOAD_REPORT_PATH } from './load-report-page.js'
 import { reasonsBeforeRequests } from './load-reasons.js'
 import type { LoadRecord } from './load-record.js'
 import { PLUGIN_NAME } from '../plugin-name.js'
+
+/** The report's path under `base`, reserved as Vite reserves `/__vite…` and vite-plugin-inspect `/__inspect/`. */
+export const LOAD_REPORT_PATH = '__http2-push/loads'
 
 /**
  * The page's HTML with a one-line `console.info` saying why this load will not be free, for a

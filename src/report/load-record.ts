@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { http2SessionOf } from '../graph/request-url.js'
 import { bypassesCache } from '../serve/cache-off-detector.js'
 
 /** What one page load cost, as far as the server can tell: its HTML request and the requests that followed it on its connection. */
@@ -51,7 +52,7 @@ export class LoadRecord {
     this.htmlBypassedCache = bypassesCache(req.headers)
     this.htmlConditional = req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined
     // the HTTP/2 session's socket (a request's own `socket` stops counting once its stream is gone)
-    this.socket = (req as { stream?: { session?: { socket?: object } } }).stream?.session?.socket ?? req.socket ?? {}
+    this.socket = http2SessionOf(req)?.socket ?? req.socket ?? {}
     this.bytesAtStart = this.written()
     res.once('finish', () => (this.htmlStatus = res.statusCode))
   }

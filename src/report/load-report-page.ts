@@ -1,16 +1,14 @@
 import type { Connect, ResolvedConfig } from 'vite'
-import { requestedUrl } from '../graph/request-url.js'
 import type { LearnedClosure } from '../learn/learned-closure.js'
-import { connectionOf, sameOriginReferrer } from '../learn/learning-middleware.js'
+import { connectionOf, requestedUrl } from '../graph/request-url.js'
+import { sameOriginReferrer } from '../learn/learning-middleware.js'
 import { resourceKindRequested } from '../graph/resource-request.js'
 import { isInProcessRequest } from '../render/in-process-request.js'
 import { PLUGIN_NAME } from '../plugin-name.js'
 import { isAllowedHost } from './allowed-host.js'
+import { LOAD_REPORT_PATH } from './load-note.js'
 import { reasonsOf, summaryOf } from './load-reasons.js'
 import type { LoadReport } from './load-report.js'
-
-/** The report's path under `base`, reserved as Vite reserves `/__vite…` and vite-plugin-inspect `/__inspect/`. */
-export const LOAD_REPORT_PATH = '__http2-push/loads'
 
 /**
  * Serves the load report at `<base>__http2-push/loads` (GET or HEAD from an allowed Host, else 403

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { LearningWindow } from '../learn/learned-closure.js'
-import { connectionOf } from '../learn/learning-middleware.js'
+import { connectionOf } from '../graph/request-url.js'
 import { bypassesCache } from '../serve/cache-off-detector.js'
 import { versionRequestOf } from '../serve/versioned-request-middleware.js'
 import { requestedUrl } from '../graph/request-url.js'

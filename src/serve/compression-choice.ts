@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { CompressionMode } from '../options.js'
 import type { Http2Session } from 'node:http2'
+import { http2SessionOf } from '../graph/request-url.js'
 import { remoteBySamples, rttOf } from './connection-rtt.js'
 
 /**
@@ -15,8 +16,7 @@ export interface ClientConnection {
 
 /** The connection `req` came on (see {@link ClientConnection}). */
 export function clientOf(req: IncomingMessage): ClientConnection {
-  const session = (req as { stream?: { session?: Http2Session } }).stream?.session ?? undefined
-  return { address: req.socket?.remoteAddress, session }
+  return { address: req.socket?.remoteAddress, session: http2SessionOf(req) }
 }
 
 /** Whether a client's responses are compressed, and why, in the words of the page's log line. */

@@ -1,6 +1,6 @@
-import type { IncomingMessage } from 'node:http'
 import type { Connect } from 'vite'
 import { runAsRenderOwner } from '../graph/render-slots.js'
+import { connectionOf } from '../graph/request-url.js'
 import { isInProcessRequest } from '../render/in-process-request.js'
 
 /**
@@ -15,8 +15,4 @@ export function createRenderOwnerMiddleware(): Connect.NextHandleFunction {
     if (owner) runAsRenderOwner(owner, next)
     else next()
   }
-}
-
-function connectionOf(req: IncomingMessage): object | undefined {
-  return (req as IncomingMessage & { stream?: { session?: object } }).stream?.session ?? req.socket ?? undefined
 }

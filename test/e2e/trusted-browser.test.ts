@@ -8,7 +8,7 @@ import { createServer, type Plugin, type ViteDevServer } from 'vite'
 import http2Push, { type Http2PushOptions } from 'vite-plugin-http2-push'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createCacheOffDetector, type CacheOffEvidence } from '../../src/serve/cache-off-detector.js'
-import { connectionOf } from '../../src/learn/learning-middleware.js'
+import { connectionOf } from '../../src/graph/request-url.js'
 import { capturingLogger } from '../support/capturing-logger.js'
 import { CHROMIUM_ARGS_CHECKING_CERTIFICATES, chromiumPath, requireBrowserOrSkip } from '../support/chromium.js'
 import {
