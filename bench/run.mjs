@@ -263,7 +263,8 @@ function startServer(app, kind, link, tag, overrides = {}) {
     [JSON.stringify({ ...serverOptions(app, kind, link), ...overrides })],
     {
       netns: link.serverNs,
-      execArgv: ['--expose-gc'],
+      // BENCH_SERVER_NODE_ARGS: extra Node flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=DIR`
+      execArgv: ['--expose-gc', ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
       env: {
         ...process.env,
         ...app.env,

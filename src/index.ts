@@ -127,6 +127,9 @@ export function http2Push(options?: Http2PushOptions): Plugin<Http2PushApi> {
         record = await RestartRecord.open({ ...context, dynamicImports: resolved.dynamicImports })
         server.watcher.on('all', (_event: string, file: string) => record?.fileChanged(file))
         for (const [pageUrl, entries] of record.recordedEntries()) knownPages.remember(pageUrl, entries)
+        const warmFetched = () => record?.warmFetched()
+        if (server.httpServer) server.httpServer.once('listening', warmFetched)
+        else warmFetched()
       }
       if (resolved.mode !== 'off')
         server.middlewares.use(createLearningMiddleware(learned, createLearnableRequests(server, guard, debug)))

@@ -178,6 +178,7 @@ async function oneRun(ctx) {
         startupCpuMs: warm.cpuMs,
       }),
     })
+    if (process.env.BENCH_TIMELINE) say(`  timeline ${config.id}: ${JSON.stringify(await tab.evaluate(TIMELINE))}`)
     await ctx.waitUntilIdle(new Map([[config.id, { server }]]), { quiet: true, intervalMs: 500 })
     const after = await server.request('stats', { gc: true })
     restart.rssAfterRestart = after.memory.rss
@@ -233,3 +234,17 @@ async function timedStep({ say, options, base, server, records, config, run, nam
   )
   return record
 }
+
+/** Where the reload's time went (BENCH_TIMELINE=1): the document's timing, and each request that was not from the cache. */
+const TIMELINE = `(() => {
+  const nav = performance.getEntriesByType('navigation')[0]
+  const r = (x) => Math.round(x)
+  const resources = performance.getEntriesByType('resource')
+  const ends = resources.map((e) => e.responseEnd).sort((a, b) => a - b)
+  return {
+    html: { requestStart: r(nav.requestStart), responseStart: r(nav.responseStart), responseEnd: r(nav.responseEnd), domInteractive: r(nav.domInteractive) },
+    fetched: resources.filter((e) => e.transferSize > 0).map((e) => [e.name.replace(location.origin, ''), r(e.startTime), r(e.responseStart), r(e.responseEnd)]),
+    resourceEnd: { first: r(ends[0]), median: r(ends[ends.length >> 1]), last: r(ends[ends.length - 1]) },
+    loadedAt: r(globalThis.__appLoadedAt),
+  }
+})()`

@@ -6,6 +6,7 @@ import type { Debug } from '../debug.js'
 import type { DeliveryGuard } from '../graph/served-graph.js'
 import { toModuleUrl } from '../graph/vite-freshness.js'
 import { isProtectedFile } from './protected-files.js'
+import { batchRealPaths, realPathOf } from './real-path.js'
 import { filesForUrl, type ServedPaths } from './url-files.js'
 
 type LoadingCheck = (config: ResolvedConfig, filePath: string) => boolean
@@ -78,7 +79,10 @@ function fileCheck(config: ResolvedConfig): (file: string) => boolean {
     safeModulePaths: { value: new Set<string>() },
     server: { value: { ...config.server, fs: { ...config.server.fs, allow } } },
   }) as ResolvedConfig
-  const realAllow = allow.map((dir) => realPath(dir) ?? dir)
+  const realAllow = allow.map((dir) => {
+    const real = realPathOf(dir)
+    return real === undefined ? dir : vite.normalizePath(real)
+  })
   const realConfig = Object.create(staticConfig, {
     server: { value: { ...config.server, fs: { ...config.server.fs, allow: realAllow } } },
   }) as ResolvedConfig
@@ -87,12 +91,14 @@ function fileCheck(config: ResolvedConfig): (file: string) => boolean {
     if (denyGlob?.(file)) return false
     return loadingAllowed ? loadingAllowed(against, file) : insideAllow(against, file)
   }
+  const realPathNow = batchRealPaths()
   return (file) => {
+    const found = realPathNow(file)
     // the plugin's own key and certificate files, whatever server.fs says
-    if (isProtectedFile(file)) return false
+    if (isProtectedFile(file, found)) return false
     const normalized = vite.normalizePath(file)
     if (!check(normalized, staticConfig)) return false
-    const real = realPath(normalized)
+    const real = found === undefined ? undefined : vite.normalizePath(found)
     return real === undefined || real === normalized || check(real, realConfig) || check(real, staticConfig)
   }
 }
@@ -113,12 +119,4 @@ function insideAllow(config: ResolvedConfig, file: string): boolean {
   const { strict, allow } = config.server.fs
   if (!strict) return true
   return allow.some((dir) => file === dir || file.startsWith(dir.endsWith('/') ? dir : `${dir}/`))
-}
-
-function realPath(file: string): string | undefined {
-  try {
-    return vite.normalizePath(fs.realpathSync(path.resolve(file)))
-  } catch {
-    return undefined
-  }
 }

@@ -1,9 +1,9 @@
 // The plugin's key and certificate files are never served, whatever `server.fs` says: a custom
 // `server.fs.deny` replaces Vite's default `*.{crt,pem}`, and `server.fs.strict: false` lets
 // `/@fs/` read any path. The fs guard and a first-in-stack middleware both ask this list.
-import fs from 'node:fs'
 import path from 'node:path'
 import type { Connect, ResolvedConfig } from 'vite'
+import { realPathOf } from './real-path.js'
 import { filesForUrl } from './url-files.js'
 
 const protectedFiles = new Set<string>()
@@ -12,16 +12,18 @@ const protectedFiles = new Set<string>()
 export function protectFiles(...files: string[]): void {
   for (const file of files) {
     protectedFiles.add(comparable(path.resolve(file)))
-    const real = realPath(file)
+    const real = realPathOf(file)
     if (real) protectedFiles.add(comparable(real))
   }
 }
 
-/** Whether `file` (or what it links to) is one of the plugin's key or certificate files. */
-export function isProtectedFile(file: string): boolean {
+/**
+ * Whether `file` (or what it links to) is one of the plugin's key or certificate files. `real`:
+ * the file's real path when the caller has it already (undefined: not on disk).
+ */
+export function isProtectedFile(file: string, real: string | undefined = realPathOf(file)): boolean {
   if (protectedFiles.size === 0) return false
   if (protectedFiles.has(comparable(path.resolve(file)))) return true
-  const real = realPath(file)
   return real !== undefined && protectedFiles.has(comparable(real))
 }
 
@@ -32,7 +34,7 @@ export function createProtectedFilesMiddleware(
   const paths = { root: config.root, base: config.base, publicDir: config.publicDir || '' }
   return (req, res, next) => {
     const files = protectedFiles.size > 0 && req.url ? filesForUrl(req.url, paths) : []
-    if (files !== 'invalid' && files.some(isProtectedFile)) {
+    if (files !== 'invalid' && files.some((file) => isProtectedFile(file))) {
       res.statusCode = 403
       res.setHeader('Content-Type', 'text/plain')
       res.end('403 Forbidden')
@@ -45,12 +47,4 @@ export function createProtectedFilesMiddleware(
 // Case-insensitive file systems (macOS, Windows) name one file in several spellings.
 function comparable(file: string): string {
   return process.platform === 'win32' || process.platform === 'darwin' ? file.toLowerCase() : file
-}
-
-function realPath(file: string): string | undefined {
-  try {
-    return fs.realpathSync(file)
-  } catch {
-    return undefined
-  }
 }

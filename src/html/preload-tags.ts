@@ -7,23 +7,31 @@ import type { PageEntries } from './page-entries.js'
  * module script or preload, in the given order, in the `<head>` before the first module script
  * (or at the end of the head when the first module script is in the body; before the first
  * module script, or at the top, for a page without a head). `hrefs` maps a URL to the href to
- * write (a versioned URL, say). Returns how many links were added.
+ * write (a versioned URL, say). `fetchFirst`: URLs linked ahead of all others at their own URL,
+ * even when the page loads them itself (the browser starts a link's fetch as it parses it, and
+ * behind a thousand links answered from its cache, a module it must ask the server for would
+ * wait). Returns how many links were added.
  */
 export function insertModulePreloads(
   edit: MagicString,
   page: PageEntries,
   moduleUrls: readonly string[],
   href: (url: string) => string = (url) => url,
+  fetchFirst: readonly string[] = [],
 ): number {
   const alreadyLoaded = new Set(page.entries.filter((entry) => entry.as === 'script').map((entry) => entry.url))
+  const first = new Set(fetchFirst)
   const added = new Set<string>()
   for (const url of moduleUrls) {
-    if (!alreadyLoaded.has(url)) added.add(url)
+    if (!alreadyLoaded.has(url) && !first.has(url)) added.add(url)
   }
-  if (added.size === 0) return 0
-  const links = [...added].map((url) => `<link rel="modulepreload" href="${escapeHtmlAttribute(href(url))}">`)
+  if (added.size + first.size === 0) return 0
+  const links = [
+    ...[...first].map((url) => `<link rel="modulepreload" href="${escapeHtmlAttribute(url)}">`),
+    ...[...added].map((url) => `<link rel="modulepreload" href="${escapeHtmlAttribute(href(url))}">`),
+  ]
   edit.appendLeft(preloadPosition(edit.original, page), `${links.join('\n')}\n`)
-  return added.size
+  return links.length
 }
 
 function preloadPosition(html: string, page: PageEntries): number {

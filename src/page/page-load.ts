@@ -103,7 +103,12 @@ export class PageLoad implements HtmlPhases {
     const recorded = this.push ? undefined : await this.context.record?.plan(this.pageUrl, pageEntries)
     if (recorded) this.planParts.push(recorded.note)
     this.planned = recorded
-      ? Promise.resolve({ entries: pageEntries, closure: recorded.closure, asKnown: false })
+      ? Promise.resolve({
+          entries: pageEntries,
+          closure: recorded.closure,
+          asKnown: false,
+          fetchFirst: recorded.fetchFirst,
+        })
       : this.plan(pageEntries, complete)
     // A streamed head waits for its closure only so long (a cold closure renders the whole app);
     // then it goes out as it is, and the pushes still go out before the stream ends.
@@ -210,7 +215,7 @@ export class PageLoad implements HtmlPhases {
     const linkHref = map
       ? (resource: ServedResource) => (map.ownTargets.has(resource.url) ? resource.url : this.hrefOf(resource))
       : ownUrl
-    const added = addPreloadLinks(edit, loaded, plan.closure.resources, linkHref)
+    const added = addPreloadLinks(edit, loaded, plan.closure.resources, linkHref, plan.fetchFirst)
     this.linksPart = `${added} modulepreload links${map ? `; import map of ${map.mapped}` : ''}`
     return edit.hasChanged() ? edit.toString() : html
   }

@@ -6,6 +6,8 @@ import type { ResourceRequest } from '../graph/resource-request.js'
 export interface PagePlan {
   entries: readonly ResourceRequest[]
   closure: Closure
+  /** Scripts of the page the closure cannot name by a version (after a restart): linked first, at their own URL. */
+  fetchFirst?: readonly string[]
 }
 
 /** The final plan, and whether it is the plan known at request time (so what was done early stands). */

@@ -6,14 +6,15 @@ import { isJavaScript } from '../graph/rendered-response.js'
 
 /**
  * Adds a `<link rel="modulepreload">` for each module of the closure the page does not load
- * already, with the href `hrefOf` gives (the module's URL, or its versioned URL). Returns how
- * many were added.
+ * already, with the href `hrefOf` gives (the module's URL, or its versioned URL); `fetchFirst`
+ * (URLs the browser must ask the server for) go first, at their own URL. Returns how many were added.
  */
 export function addPreloadLinks(
   edit: MagicString,
   page: PageEntries,
   closure: readonly ServedResource[],
   hrefOf: (resource: ServedResource) => string = (resource) => resource.url,
+  fetchFirst: readonly string[] = [],
 ): number {
   const modules = moduleResources(closure)
   const byUrl = new Map(modules.map((resource) => [resource.url, resource]))
@@ -22,6 +23,7 @@ export function addPreloadLinks(
     page,
     modules.map((resource) => resource.url),
     (url) => hrefOf(byUrl.get(url)!),
+    fetchFirst,
   )
 }
 

@@ -1,5 +1,11 @@
 import type { ResourceRequest } from '../graph/resource-request.js'
-import { RECORD_FORMAT, type RecordedFile, type RecordedModule, type RestartRecordData } from './record-format.js'
+import {
+  MAX_FETCHED_PER_PAGE,
+  RECORD_FORMAT,
+  type RecordedFile,
+  type RecordedModule,
+  type RestartRecordData,
+} from './record-format.js'
 import type { CapturedModule } from './record-capture.js'
 
 /**
@@ -24,7 +30,10 @@ export class RecordBuilder {
       this.modules.set(key, { ...module, files: module.files.map((index) => this.fileNumber(earlier.files[index]!)) })
   }
 
-  /** A page loaded at `loadedAt` with these entries and closure; modules not captured are left out of it. */
+  /**
+   * A page loaded at `loadedAt` with these entries and closure; modules not captured are left out
+   * of it (scripts among them are kept as URLs the browser will fetch: `key` is a script's URL).
+   */
   addPage(
     url: string,
     entries: readonly ResourceRequest[],
@@ -32,16 +41,18 @@ export class RecordBuilder {
     loadedAt: number,
   ): void {
     const keys: string[] = []
+    const fetched: string[] = []
     for (const [key, captured] of closure) {
       if (!captured) {
         // not recordable now: an older entry for it would vouch for an outdated version
         this.modules.delete(key)
+        if (!key.startsWith('style:') && fetched.length < MAX_FETCHED_PER_PAGE) fetched.push(key)
         continue
       }
       this.modules.set(key, { ...captured.module, files: captured.files.map((file) => this.fileNumber(file)) })
       keys.push(key)
     }
-    this.pages.set(url, { url, entries: entries.map(({ url, as }) => ({ url, as })), closure: keys, loadedAt })
+    this.pages.set(url, { url, entries: entries.map(({ url, as }) => ({ url, as })), closure: keys, fetched, loadedAt })
   }
 
   build(): RestartRecordData {

@@ -1,7 +1,7 @@
 import type { ResourceKind, ResourceRequest } from '../graph/resource-request.js'
 
 /** The format of the record file; a record of another format is ignored. */
-export const RECORD_FORMAT = 1
+export const RECORD_FORMAT = 2
 
 /** Most modules a record holds (about 200 bytes each); the least recently loaded pages go first. */
 export const MAX_RECORDED_MODULES = 20_000
@@ -29,11 +29,20 @@ export interface RecordedModule extends ResourceRequest {
   pins: string[]
 }
 
+/** Most {@link RecordedPage.fetched} URLs kept per page. */
+export const MAX_FETCHED_PER_PAGE = 50
+
 /** One page: the entries its HTML had, and its closure (module keys, in push order). */
 export interface RecordedPage {
   url: string
   entries: ResourceRequest[]
   closure: string[]
+  /**
+   * Scripts of its closure the record cannot vouch for (`/@vite/client`, Vite's `env.mjs`, other
+   * virtual modules), which the browser fetches at their own URL after a restart: the server
+   * transforms them as soon as it listens (at most {@link MAX_FETCHED_PER_PAGE}).
+   */
+  fetched: string[]
   /** When the page was last loaded (ms since the epoch): the least recent go first when the record is full. */
   loadedAt: number
 }
@@ -142,6 +151,9 @@ function isRecordedPage(value: unknown): value is RecordedPage {
     Array.isArray(value.entries) &&
     value.entries.every((entry) => isObject(entry) && typeof entry.url === 'string' && isKind(entry.as)) &&
     Array.isArray(value.closure) &&
-    value.closure.every((key) => typeof key === 'string')
+    value.closure.every((key) => typeof key === 'string') &&
+    Array.isArray(value.fetched) &&
+    value.fetched.length <= MAX_FETCHED_PER_PAGE &&
+    value.fetched.every((url) => typeof url === 'string')
   )
 }

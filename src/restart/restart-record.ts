@@ -6,6 +6,7 @@ import type { ServedResource } from '../graph/served-resource.js'
 import type { ResourceRequest } from '../graph/resource-request.js'
 import { LOG_PREFIX } from '../plugin-name.js'
 import { versionToken } from '../serve/versioned-url.js'
+import { warmModuleUrls } from './fetched-warmup.js'
 import { FileSnapshots } from './file-snapshots.js'
 import type { IdleTracker } from './idle-tracker.js'
 import { captureModule, type CapturedModule } from './record-capture.js'
@@ -83,6 +84,23 @@ export class RestartRecord {
     return [...this.pages.values()].map((page) => [page.url, page.entries])
   }
 
+  /**
+   * Starts transforming what the browser will request at its own URL on its first load after the
+   * restart: the recorded pages' scripts the record cannot vouch for, most recently loaded first.
+   * Called once the server listens; nothing when the record does not apply (other inputs).
+   */
+  warmFetched(): void {
+    if (!this.data || this.data.inputs !== this.config) return
+    const pages = [...this.pages.values()].sort((a, b) => b.loadedAt - a.loadedAt)
+    const { server, guard, debug } = this.context
+    warmModuleUrls(
+      server,
+      guard,
+      pages.flatMap((page) => page.fetched),
+      debug,
+    )
+  }
+
   /** A file changed on disk (Vite's watcher): its recorded versions are checked again. */
   fileChanged(file: string): void {
     this.snapshots.forget(file)
@@ -95,7 +113,7 @@ export class RestartRecord {
   async plan(
     pageUrl: string,
     entries: readonly ResourceRequest[],
-  ): Promise<{ closure: Closure; note: string } | undefined> {
+  ): Promise<{ closure: Closure; fetchFirst: string[]; note: string } | undefined> {
     const page = this.pages.get(pageUrl)
     const { graph, guard, dynamicImports } = this.context
     if (!this.data || !page || !sameEntries(page.entries, entries)) return undefined
@@ -116,8 +134,13 @@ export class RestartRecord {
       return undefined
     }
     this.checkLater(pageUrl, entries, closure.fromRecord)
+    // what the HTML will not name by a recorded version, the browser asks for next
+    const vouched = new Set(closure.resources.map((resource) => resource.key))
+    const leftOut = page.closure.filter((key) => !vouched.has(key) && !key.startsWith('style:'))
+    const fetchFirst = warmModuleUrls(this.context.server, guard, [...page.fetched, ...leftOut], this.context.debug)
     return {
       closure: { resources: closure.resources, denied: [] },
+      fetchFirst,
       note: `${closure.fromRecord.size} of ${page.closure.length} versions from the restart record`,
     }
   }

@@ -156,6 +156,32 @@ describe('restart record', () => {
     await expectAllCurrent(t, after)
   })
 
+  it('after a restart, what the record cannot name by a version is linked first, at its own URL, and transformed before it is asked for', async () => {
+    using dir = restartApp()
+    const { after, t } = await loadRestart(dir)
+    await using _ = t
+    expect(fromRecord(t)).toBe(true)
+    const links = [...after.matchAll(/<link rel="modulepreload" href="([^"]*)">/g)].map((match) => match[1]!)
+    const firstVersioned = links.findIndex((href) => href.includes('__h2v='))
+    expect(firstVersioned).toBeGreaterThan(0)
+    const ownUrls = links.slice(0, firstVersioned)
+    // the client (a per-start token), Vite's env.mjs (the config's define), the virtual module
+    expect(ownUrls).toContain('/@vite/client')
+    expect(ownUrls.some((url) => url.endsWith('/vite/dist/client/env.mjs'))).toBe(true)
+    expect(ownUrls.some((url) => url.includes('virtual:greeting'))).toBe(true)
+    // after them, versioned URLs (and optimized dependencies, immutable at their `?v=` URL)
+    expect(links.slice(firstVersioned).filter((href) => !/[?&](?:__h2v|v)=/.test(href))).toEqual([])
+    // none of them was requested, yet Vite has transformed them, before the plugin's check at
+    // idle time (which renders the closure in-process) could have
+    const graph = t.server.environments.client.moduleGraph
+    await waitFor(
+      async () => Boolean((await graph.getModuleByUrl('/@vite/client'))?.transformResult),
+      10_000,
+      'the client transformed',
+    )
+    expect(t.plugin.api!.cachedResponseCount).toBe(0)
+  })
+
   it('with restartRecord: false the record is neither read nor written: the first HTML waits for the closure', async () => {
     using dir = restartApp()
     await settleOptimizer(dir, appConfig())

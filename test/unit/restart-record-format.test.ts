@@ -32,9 +32,16 @@ function record(): RestartRecordData {
         url: '/',
         entries: [{ url: '/src/main.ts', as: 'script' }],
         closure: ['/src/main.ts', '/src/a.ts'],
+        fetched: ['/@vite/client'],
         loadedAt: 2,
       },
-      { url: '/old.html', entries: [{ url: '/src/old.ts', as: 'script' }], closure: ['/src/old.ts'], loadedAt: 1 },
+      {
+        url: '/old.html',
+        entries: [{ url: '/src/old.ts', as: 'script' }],
+        closure: ['/src/old.ts'],
+        fetched: [],
+        loadedAt: 1,
+      },
     ],
     modules: {
       '/src/main.ts': module('/src/main.ts', [0]),
@@ -52,7 +59,13 @@ describe('parseRecord', () => {
 
   it.each<[string, string, RegExp]>([
     ['not JSON', '{"format":1,', /not JSON/],
-    ['another format', JSON.stringify({ ...record(), format: 2 }), /another format/],
+    ['another format', JSON.stringify({ ...record(), format: RECORD_FORMAT + 1 }), /another format/],
+    ['a page without its fetched URLs', JSON.stringify(record()).replace('"fetched":[],', ''), /malformed page/],
+    [
+      'a page with too many fetched URLs',
+      JSON.stringify(record()).replace('"fetched":[]', `"fetched":${JSON.stringify(Array(51).fill('/x'))}`),
+      /malformed page/,
+    ],
     [
       'another version',
       JSON.stringify(record()).replace('1.2.3', '9.9.9'),
@@ -114,13 +127,14 @@ describe('RecordBuilder', () => {
       [
         ['/src/a.ts', captured('/src/a.ts', 'new')],
         ['/src/main.ts', undefined],
+        ['style:/src/a.css', undefined],
       ],
       5,
     )
     const built = builder.build()
-    expect(built.pages.map((page) => [page.url, page.closure])).toEqual([
-      ['/', ['/src/a.ts']],
-      ['/old.html', ['/src/old.ts']],
+    expect(built.pages.map((page) => [page.url, page.closure, page.fetched])).toEqual([
+      ['/', ['/src/a.ts'], ['/src/main.ts']],
+      ['/old.html', ['/src/old.ts'], []],
     ])
     // a module that could not be captured now is not vouched for by its older entry
     expect(built.modules['/src/main.ts']).toBeUndefined()
